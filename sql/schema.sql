@@ -357,7 +357,7 @@ begin
      limit 1;
     if found then
         raise exception 'unknown event_type "%" at index %', bad.t, bad.idx
-            using errcode = 'invalid_parameter_value', detail = 'event_type',
+            using errcode = 'invalid_parameter_value', column = 'event_type', detail = bad.idx,
                   hint = 'known types are listed in recsys.event_types';
     end if;
 
@@ -368,7 +368,7 @@ begin
      limit 1;
     if found then
         raise exception 'event_type "%" needs a value (index %)', bad.t, bad.idx
-            using errcode = 'invalid_parameter_value', detail = 'value';
+            using errcode = 'invalid_parameter_value', column = 'value', detail = bad.idx;
     end if;
 
     -- Sorted inserts: two concurrent batches lock new keys in the same order.
@@ -500,7 +500,7 @@ language plpgsql immutable as $$
 begin
     if k is null or k < 1 or k > 1000 then
         raise exception 'k must be between 1 and 1000, got %', k
-            using errcode = 'invalid_parameter_value', detail = 'k';
+            using errcode = 'invalid_parameter_value', column = 'k';
     end if;
 end;
 $$;
@@ -603,7 +603,7 @@ begin
     perform recsys.check_k(k);
     if item is null then
         raise exception 'unknown product_id "%"', product
-            using errcode = 'no_data_found', detail = 'product_id';
+            using errcode = 'no_data_found', column = 'product_id';
     end if;
     exclude := coalesce(exclude, '{}');
     measure := coalesce(measure, cfg.similarity);
@@ -646,11 +646,11 @@ begin
             return query select * from recsys.behavior_based(for_user, k, exclude, category, include_seen);
         when 'collaborative', 'content_based', 'hybrid' then
             raise exception 'strategy "%" is not available in this version', strategy
-                using errcode = 'feature_not_supported', detail = 'case',
+                using errcode = 'feature_not_supported', column = 'case',
                       hint = 'available: popular, behavior_based';
         else
             raise exception 'unknown strategy "%"', strategy
-                using errcode = 'invalid_parameter_value', detail = 'case',
+                using errcode = 'invalid_parameter_value', column = 'case',
                       hint = 'strategies: popular, behavior_based, collaborative, content_based, hybrid';
     end case;
 end;

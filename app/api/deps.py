@@ -1,0 +1,24 @@
+"""Shared request plumbing: a pooled connection per request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+from quart import current_app
+
+from app.config import Settings
+from app.db.pool import Connection
+
+
+def pool() -> AsyncConnectionPool[Connection]:
+    return current_app.extensions["recsys.pool"]  # type: ignore[no-any-return]
+
+
+def settings() -> Settings:
+    return current_app.extensions["recsys.settings"]  # type: ignore[no-any-return]
+
+
+def connection() -> Any:
+    """`async with connection() as conn:` commits on success, rolls back on error."""
+    return pool().connection()

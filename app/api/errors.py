@@ -1,0 +1,100 @@
+"""One JSON error format for everything: {"error": {code, message, fields}}."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg
+from psycopg_pool import PoolTimeout
+from pydantic import ValidationError
+from quart import Quart, Response, jsonify
+from quart_schema import RequestSchemaValidationError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    def __init__(self, status: int, code: str, message: str, fields: dict[str, str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.fields = fields or {}
+
+
+def error_response(
+    status: int, code: str, message: str, fields: dict[str, str] | None = None
+) -> tuple[Response, int]:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if fields:
+        body["fields"] = fields
+    return jsonify({"error": body}), status
+
+
+def pydantic_fields(error: ValidationError) -> dict[str, str]:
+    fields = {}
+    for item in error.errors():
+        loc = ".".join(str(part) for part in item["loc"]) or "body"
+        fields[loc] = item["msg"]
+    return fields
+
+
+def db_error_field(error: psycopg.Error, prefix: str = "") -> dict[str, str]:
+    """The field a database check rejected, as `column`, or `prefix.<index>.column`
+    when the check reports the batch index in its detail."""
+    field = error.diag.column_name or "request"
+    index = error.diag.message_detail
+    if prefix and index is not None:
+        field = f"{prefix}.{index}.{field}"
+    return {field: error.diag.message_primary or str(error)}
+
+
+def register(app: Quart) -> None:
+    @app.errorhandler(APIError)
+    async def api_error(error: APIError) -> Any:
+        return error_response(error.status, error.code, error.message, error.fields)
+
+    @app.errorhandler(RequestSchemaValidationError)
+    async def invalid_request(error: RequestSchemaValidationError) -> Any:
+        cause = error.validation_error
+        if isinstance(cause, ValidationError):
+            fields = pydantic_fields(cause)
+            first = next(iter(fields.items()))
+            return error_response(400, "invalid_request", f"{first[0]}: {first[1]}", fields)
+        return error_response(400, "invalid_request", "the body must be a JSON object")
+
+    @app.errorhandler(pg.InvalidParameterValue)
+    async def invalid_value(error: pg.InvalidParameterValue) -> Any:
+        message = error.diag.message_primary or "invalid value"
+        return error_response(400, "invalid_request", message, db_error_field(error))
+
+    @app.errorhandler(pg.NoDataFound)
+    async def not_found(error: pg.NoDataFound) -> Any:
+        message = error.diag.message_primary or "not found"
+        return error_response(404, "not_found", message, db_error_field(error))
+
+    @app.errorhandler(pg.FeatureNotSupported)
+    async def not_available(error: pg.FeatureNotSupported) -> Any:
+        message = error.diag.message_primary or "not available"
+        return error_response(501, "not_implemented", message, db_error_field(error))
+
+    @app.errorhandler(PoolTimeout)
+    @app.errorhandler(psycopg.OperationalError)
+    async def unavailable(error: Exception) -> Any:
+        log.warning("database unavailable: %s", error)
+        return error_response(503, "database_unavailable", "the database is not reachable")
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Any:
+        code = (error.name or "error").lower().replace(" ", "_")
+        if error.code == 400:
+            return error_response(400, "malformed_request", "the body is not valid JSON")
+        return error_response(error.code or 500, code, error.description or code)
+
+    @app.errorhandler(Exception)
+    async def internal(error: Exception) -> Any:
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; see the server log")

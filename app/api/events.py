@@ -1,0 +1,74 @@
+"""Recording events: one at a time (answered with fresh recommendations) or in batches."""
+
+from __future__ import annotations
+
+from psycopg import errors as pg
+from quart import Blueprint
+from quart_schema import validate_request, validate_response
+
+from app import recommenders
+from app.api import deps
+from app.api.errors import APIError, db_error_field
+from app.api.models import BatchRecorded, EventBatch, EventIn, EventRecorded, Recommendation
+from app.db import events as db_events
+from app.recommenders.base import Query
+
+bp = Blueprint("events", __name__)
+
+
+def to_new_event(event: EventIn) -> db_events.NewEvent:
+    return db_events.NewEvent(
+        user_id=event.user_id,
+        product_id=event.product_id,
+        event_type=event.event_type,
+        value=event.value,
+        timestamp=event.timestamp,
+        event_id=event.event_id,
+    )
+
+
+@bp.post("/event")
+@validate_request(EventIn)
+@validate_response(EventRecorded, 201)
+@validate_response(EventRecorded, 200)
+async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
+    """Record one event and answer with the user's fresh recommendations.
+
+    The event and every count it changes commit before the recommendations are
+    read, so an item the user just purchased never comes back. A repeated
+    `event_id` is stored once and answered with 200 and status `duplicate`.
+    """
+    async with deps.connection() as conn:
+        result = await db_events.insert_events(conn, [to_new_event(data)])
+        await conn.commit()
+        recs = await recommenders.recommend(conn, "behavior_based", Query(user_id=data.user_id))
+    duplicate = result.inserted == 0
+    body = EventRecorded(
+        status="duplicate" if duplicate else "recorded",
+        user_id=data.user_id,
+        recommendations=[Recommendation(**r.__dict__) for r in recs],
+    )
+    return body, 200 if duplicate else 201
+
+
+@bp.post("/events")
+@validate_request(EventBatch)
+@validate_response(BatchRecorded, 201)
+async def record_events(data: EventBatch) -> tuple[BatchRecorded, int]:
+    """Record a batch of events in one transaction: all or nothing.
+
+    At most REC_MAX_BATCH (default 10 000) events; larger batches get 413.
+    Events whose `event_id` was seen before count as duplicates and are not stored again.
+    """
+    limit = deps.settings().max_batch
+    if len(data.events) > limit:
+        raise APIError(413, "batch_too_large", f"a batch holds at most {limit} events")
+    if not data.events:
+        raise APIError(400, "invalid_request", "events must not be empty", {"events": "empty"})
+    try:
+        async with deps.connection() as conn:
+            result = await db_events.insert_events(conn, [to_new_event(e) for e in data.events])
+    except pg.InvalidParameterValue as error:
+        fields = db_error_field(error, prefix="events")
+        raise APIError(400, "invalid_request", error.diag.message_primary or "", fields) from None
+    return BatchRecorded(inserted=result.inserted, duplicates=result.duplicates), 201

@@ -1,0 +1,96 @@
+"""The catalogue: create, replace, read items and their co-occurrence neighbours."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_request, validate_response
+
+from app.api import deps
+from app.api.errors import APIError
+from app.api.models import (
+    Item,
+    ItemBatch,
+    ItemIn,
+    ItemsUpserted,
+    ListArgs,
+    Recommendations,
+    split_ids,
+)
+from app.api.recommend import as_models
+from app.db import items as db_items
+from app.recommenders import behavior
+from app.recommenders.base import Query
+
+bp = Blueprint("items", __name__)
+
+MAX_ITEMS = 10_000
+
+
+@bp.put("/items/<product_id>")
+@validate_request(ItemIn)
+@validate_response(Item, 200)
+@validate_response(Item, 201)
+async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
+    """Create the item or replace all of its metadata (201 when created)."""
+    product_id = product_id.strip()
+    if not product_id or len(product_id) > 256:
+        raise APIError(
+            400, "invalid_request", "product_id must be 1-256 characters", {"product_id": "invalid"}
+        )
+    async with deps.connection() as conn:
+        [row] = await db_items.upsert_items(conn, [{"product_id": product_id, **data.model_dump()}])
+        item = await db_items.select_item(conn, product_id)
+    assert item is not None
+    return item, 201 if row["created"] else 200
+
+
+@bp.post("/items")
+@validate_request(ItemBatch)
+@validate_response(ItemsUpserted, 201)
+async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
+    """Create or replace up to 10 000 items in one transaction."""
+    if len(data.items) > MAX_ITEMS:
+        raise APIError(413, "batch_too_large", f"a batch holds at most {MAX_ITEMS} items")
+    ids = [item.product_id for item in data.items]
+    if len(set(ids)) != len(ids):
+        raise APIError(
+            400,
+            "invalid_request",
+            "product_id repeated in the batch",
+            {"items.product_id": "duplicate"},
+        )
+    async with deps.connection() as conn:
+        rows = await db_items.upsert_items(conn, [item.model_dump() for item in data.items])
+    created = sum(1 for row in rows if row["created"])
+    return ItemsUpserted(created=created, updated=len(rows) - created), 201
+
+
+@bp.get("/items/<product_id>")
+@validate_response(Item)
+async def get_item(product_id: str) -> dict[str, Any]:
+    """An item's metadata and its live counts."""
+    async with deps.connection() as conn:
+        item = await db_items.select_item(conn, product_id)
+    if item is None:
+        raise APIError(
+            404, "not_found", f"unknown product_id {product_id!r}", {"product_id": "unknown"}
+        )
+    return item
+
+
+@bp.get("/items/<product_id>/similar")
+@validate_querystring(ListArgs)
+@validate_response(Recommendations)
+async def similar(product_id: str, query_args: ListArgs) -> Recommendations:
+    """Items most often chosen by the same users, normalised by popularity."""
+    query = Query(
+        product_id=product_id,
+        k=query_args.k,
+        exclude=split_ids(query_args.exclude),
+        category=query_args.category,
+    )
+    async with deps.connection() as conn:
+        recs = await behavior.similar_items(conn, query)
+    return Recommendations(product_id=product_id, case="similar", recommendations=as_models(recs))

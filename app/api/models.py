@@ -1,0 +1,194 @@
+"""Request and response shapes; their docs become the OpenAPI schema."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+
+from app.recommenders.base import Query
+
+
+def _to_text(value: Any) -> Any:
+    # External ids are text; JSON integers are accepted and normalised.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+ExternalId = Annotated[str, BeforeValidator(_to_text), Field(min_length=1, max_length=256)]
+Timestamp = Annotated[datetime | None, AfterValidator(_utc)]
+
+
+class EventIn(BaseModel):
+    """One interaction of a user with an item."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    user_id: ExternalId
+    product_id: ExternalId
+    event_type: str = Field(
+        min_length=1, max_length=64, description="view, add_to_cart, purchase or rating"
+    )
+    value: float | None = Field(None, allow_inf_nan=False, description="required for rating")
+    timestamp: Timestamp = Field(None, description="ISO 8601 or Unix seconds; default now")
+    event_id: ExternalId | None = Field(None, description="idempotency key: stored once")
+
+
+class EventBatch(BaseModel):
+    events: list[EventIn] = Field(description="at most REC_MAX_BATCH (10 000) events")
+
+
+class Recommendation(BaseModel):
+    product_id: str
+    score: float
+    reason: str
+
+
+class EventRecorded(BaseModel):
+    status: Literal["recorded", "duplicate"]
+    user_id: str
+    recommendations: list[Recommendation]
+
+
+class BatchRecorded(BaseModel):
+    inserted: int
+    duplicates: int
+
+
+class RecommendArgs(BaseModel):
+    """Query string of the recommendation endpoints."""
+
+    user_id: ExternalId | None = None
+    case: Literal["collaborative", "content_based", "hybrid", "behavior_based", "popular"] = (
+        "behavior_based"
+    )
+    product_id: ExternalId | None = None
+    method: Literal["adaptive", "switching"] | None = None
+    k: int = Field(10, ge=1, le=100)
+    exclude: str | None = Field(None, description="comma-separated product ids")
+    category: str | None = Field(None, min_length=1, max_length=256)
+
+    @model_validator(mode="after")
+    def _needs_user(self) -> RecommendArgs:
+        anonymous = self.case == "popular" or (
+            self.case == "content_based" and self.product_id is not None
+        )
+        if self.user_id is None and not anonymous:
+            raise ValueError(f"user_id is required for case={self.case}")
+        return self
+
+    def to_query(self) -> Query:
+        return Query(
+            user_id=self.user_id,
+            product_id=self.product_id,
+            k=self.k,
+            exclude=split_ids(self.exclude),
+            category=self.category,
+        )
+
+
+def split_ids(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+class RealtimeArgs(BaseModel):
+    user_id: ExternalId
+    product_id: ExternalId | None = None
+    event_type: str = Field("view", min_length=1, max_length=64)
+    k: int = Field(10, ge=1, le=100)
+
+
+class ListArgs(BaseModel):
+    k: int = Field(10, ge=1, le=100)
+    exclude: str | None = None
+    category: str | None = Field(None, min_length=1, max_length=256)
+
+
+class Recommendations(BaseModel):
+    user_id: str | None = None
+    product_id: str | None = None
+    case: str
+    recommendations: list[Recommendation]
+
+
+class ItemIn(BaseModel):
+    """An item's metadata; PUT replaces all of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(None, max_length=1000)
+    description: str | None = Field(None, max_length=20_000)
+    categories: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=list, max_length=100
+    )
+    attributes: dict[str, Any] = Field(default_factory=dict)
+    available: bool = True
+
+
+class ItemWithId(ItemIn):
+    product_id: ExternalId
+
+
+class ItemBatch(BaseModel):
+    items: list[ItemWithId]
+
+
+class ItemsUpserted(BaseModel):
+    created: int
+    updated: int
+
+
+class Item(BaseModel):
+    product_id: str
+    title: str | None
+    description: str | None
+    categories: list[str]
+    attributes: dict[str, Any]
+    available: bool
+    created_at: datetime
+    updated_at: datetime
+    users: int
+    events: int
+    views: int
+    add_to_carts: int
+    purchases: int
+    ratings: int
+
+
+class HistoryArgs(BaseModel):
+    limit: int = Field(100, ge=1, le=1000)
+
+
+class HistoryEvent(BaseModel):
+    product_id: str
+    event_type: str
+    value: float | None
+    timestamp: datetime
+    event_id: str | None
+
+
+class History(BaseModel):
+    user_id: str
+    events: list[HistoryEvent]
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    database: Literal["ok"]

@@ -1,0 +1,73 @@
+"""Recommendation endpoints of the seed: /recommend and /realtime-recommend."""
+
+from __future__ import annotations
+
+from quart import Blueprint
+from quart_schema import validate_querystring, validate_response
+
+from app import recommenders
+from app.api import deps
+from app.api.errors import APIError
+from app.api.events import to_new_event
+from app.api.models import EventIn, RealtimeArgs, RecommendArgs, Recommendation, Recommendations
+from app.db import events as db_events
+from app.recommenders import base
+from app.recommenders.base import NotAvailable, Query
+
+bp = Blueprint("recommend", __name__)
+
+
+def as_models(recs: list[base.Recommendation]) -> list[Recommendation]:
+    return [Recommendation(product_id=r.product_id, score=r.score, reason=r.reason) for r in recs]
+
+
+@bp.get("/recommend")
+@validate_querystring(RecommendArgs)
+@validate_response(Recommendations)
+async def recommend(query_args: RecommendArgs) -> Recommendations:
+    """Top-k recommendations for a user (or, for content_based, a product).
+
+    `case` picks the strategy: popular and behavior_based in this version;
+    collaborative, content_based and hybrid answer 501 until they land.
+    Items the user purchased never appear; other items the user interacted
+    with are excluded too. `exclude` (comma-separated ids) and `category`
+    filter inside the ranking query, so lists stay k long while the catalogue allows.
+    """
+    try:
+        async with deps.connection() as conn:
+            recs = await recommenders.recommend(conn, query_args.case, query_args.to_query())
+    except NotAvailable:
+        raise APIError(
+            501,
+            "not_implemented",
+            f"case={query_args.case} is not available in this version",
+            {"case": "available: popular, behavior_based"},
+        ) from None
+    return Recommendations(
+        user_id=query_args.user_id,
+        product_id=query_args.product_id,
+        case=query_args.case,
+        recommendations=as_models(recs),
+    )
+
+
+@bp.get("/realtime-recommend")
+@validate_querystring(RealtimeArgs)
+@validate_response(Recommendations)
+async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
+    """The seed's real-time call: records `event_type` (default view) on
+    `product_id` when one is given, then answers behaviour-based recommendations."""
+    event = EventIn(
+        user_id=query_args.user_id,
+        product_id=query_args.product_id or "-",
+        event_type=query_args.event_type,
+    )
+    async with deps.connection() as conn:
+        if query_args.product_id is not None:
+            await db_events.insert_events(conn, [to_new_event(event)])
+            await conn.commit()
+        query = Query(user_id=query_args.user_id, k=query_args.k)
+        recs = await recommenders.recommend(conn, "behavior_based", query)
+    return Recommendations(
+        user_id=query_args.user_id, case="behavior_based", recommendations=as_models(recs)
+    )

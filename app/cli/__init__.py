@@ -1,0 +1,41 @@
+"""The `recsys` command."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from app.cli.common import database, settings
+from app.cli.db import db
+from app.cli.demo import demo
+from app.cli.imports import import_group
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
+def main(verbose: bool) -> None:
+    """recsys: real-time recommendations whose state lives in PostgreSQL."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to bind (default REC_HOST or 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default REC_PORT or 5000).")
+@click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
+@click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema on start.")
+def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) -> None:
+    """Serve the HTTP API (upgrading the schema first)."""
+    from app import server
+
+    config = settings()
+    url = database(upgrade=config.migrate_on_start and not no_migrate)
+    server.run(url, host or config.host, port or config.port, workers)
+
+
+main.add_command(db)
+main.add_command(import_group)
+main.add_command(demo)

@@ -1,0 +1,1 @@
+"""Everything that talks to PostgreSQL: pool, embedded server, typed queries."""

@@ -1,0 +1,21 @@
+"""Per-user reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.db import queries
+from app.db.pool import Connection
+
+
+async def user_exists(conn: Connection, user_id: str) -> bool:
+    cur = await conn.execute(queries.get("user_exists"), {"user_id": user_id})
+    row = await cur.fetchone()
+    return bool(row and row["exists"])
+
+
+async def select_history(conn: Connection, user_id: str, limit: int) -> list[dict[str, Any]]:
+    cur = await conn.execute(
+        queries.get("select_user_history"), {"user_id": user_id, "limit": limit}
+    )
+    return await cur.fetchall()

@@ -1,0 +1,1 @@
+"""A synthetic shop for a first look without a data set."""

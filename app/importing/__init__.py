@@ -1,0 +1,1 @@
+"""Bulk import of events and items from delimited files (`recsys import`)."""

@@ -1,0 +1,85 @@
+"""`recsys import items`: file -> item dicts -> recsys.upsert_items, one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import psycopg
+from psycopg.types.json import Jsonb
+from tqdm import tqdm
+
+from app.db import queries
+from app.importing import reader
+from app.importing.formats import ML100K_GENRES, FileFormat
+from app.importing.reader import RowError
+
+BATCH = 5_000
+NO_GENRES = "(no genres listed)"
+
+
+def import_items(url: str, path: Path, fmt: FileFormat, progress: bool | None = None) -> int:
+    """Create or replace every item in the file; returns how many."""
+    total = reader.count_rows(path, fmt)
+    done = 0
+    with (
+        psycopg.connect(url) as conn,
+        tqdm(
+            total=total, unit="items", desc="import items", disable=progress is False or None
+        ) as bar,
+    ):
+        for chunk in reader.chunks(path, fmt):
+            for batch in _batches(list(to_items(chunk, fmt))):
+                conn.execute(queries.get("upsert_items"), {"items": Jsonb(batch)})
+                done += len(batch)
+                bar.update(len(batch))
+        conn.commit()
+    return done
+
+
+def to_items(chunk: pd.DataFrame, fmt: FileFormat) -> Iterator[dict[str, Any]]:
+    ids = reader.column(chunk, "id")
+    assert ids is not None
+    for position, product_id in enumerate(ids.str.strip()):
+        line = int(chunk["line"].iloc[position])
+        if not product_id or len(product_id) > 256:
+            raise RowError(line, "item id must be 1-256 characters")
+        row = chunk.iloc[position]
+        yield {
+            "product_id": product_id,
+            "title": _cell(chunk, row, "title"),
+            "description": _cell(chunk, row, "description"),
+            "categories": _categories(chunk, row, fmt),
+            "attributes": _attributes(chunk, row),
+        }
+
+
+def _cell(chunk: pd.DataFrame, row: pd.Series, role: str) -> str | None:
+    name = reader.column_name(chunk, role)
+    value = str(row[name]).strip() if name else ""
+    return value or None
+
+
+def _categories(chunk: pd.DataFrame, row: pd.Series, fmt: FileFormat) -> list[str]:
+    if fmt.genre_flags:
+        # The 19 columns after the named ones are 0/1 flags in u.genre order.
+        flags = list(row.iloc[len(fmt.columns) : len(fmt.columns) + len(ML100K_GENRES)])
+        return [g for g, flag in zip(ML100K_GENRES, flags, strict=False) if str(flag) == "1"]
+    raw = _cell(chunk, row, "categories") or ""
+    return [c.strip() for c in raw.split(fmt.category_sep) if c.strip() and c.strip() != NO_GENRES]
+
+
+def _attributes(chunk: pd.DataFrame, row: pd.Series) -> dict[str, str]:
+    attrs = {}
+    for role in ("release_date", "imdb_url"):
+        value = _cell(chunk, row, role)
+        if value:
+            attrs[role] = value
+    return attrs
+
+
+def _batches(items: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start : start + BATCH]

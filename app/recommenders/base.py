@@ -1,0 +1,31 @@
+"""What every strategy takes and returns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Query:
+    """One recommendation request, already validated."""
+
+    user_id: str | None = None
+    product_id: str | None = None
+    k: int = 10
+    exclude: list[str] = field(default_factory=list)
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    product_id: str
+    score: float
+    reason: str
+
+
+class NotAvailable(Exception):
+    """The strategy exists in the contract but not in this build."""
+
+
+class NeedsUser(Exception):
+    """The strategy needs a user_id (or product_id) that the query lacks."""

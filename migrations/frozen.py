@@ -1,0 +1,15 @@
+"""Apply a frozen SQL file from migrations/sql: revisions never read live sql/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import op
+
+FROZEN = Path(__file__).resolve().parent / "sql"
+
+
+def apply(filename: str) -> None:
+    # Straight to psycopg: no parameters, so '%' in the SQL stays literal.
+    driver = op.get_bind().connection.driver_connection
+    driver.execute((FROZEN / filename).read_text())  # type: ignore[union-attr]

@@ -1,0 +1,685 @@
+-- recsys: the whole current schema, in one file.
+--
+-- Every object lives in the schema `recsys`, so the service can share a database
+-- with the application it serves. Migrations (migrations/) apply frozen deltas;
+-- tests/integration/test_migrations.py proves both build the same database.
+
+-- ---------------------------------------------------------------- extensions
+
+create extension if not exists vector;
+
+create schema if not exists recsys;
+
+-- -------------------------------------------------------------------- tables
+
+-- One row of tunables, typed, so analysts can read them with psql.
+create table recsys.settings (
+    singleton boolean primary key default true check (singleton),
+    -- A new (user, item) pair is counted with the user's previous N distinct
+    -- items (by first touch); 0 means unbounded. Bounds the write cost of heavy users.
+    pair_window integer not null default 200 check (pair_window >= 0),
+    -- Half-life of the time-decayed popularity in item_stats.log_popularity.
+    popularity_half_life interval not null default '14 days'
+        check (popularity_half_life > interval '0'),
+    -- Default similarity for co-occurrence: cosine, jaccard or llr.
+    similarity text not null default 'cosine' check (similarity in ('cosine', 'jaccard', 'llr')),
+    -- How many of the user's latest items seed behaviour-based recommendations.
+    recent_items integer not null default 20 check (recent_items > 0)
+);
+
+insert into recsys.settings default values;
+
+create table recsys.event_types (
+    id smallint primary key,
+    name text not null unique,
+    -- Contribution of one event to interactions.score and item popularity.
+    weight real not null,
+    -- Ratings: the event's value multiplies the weight.
+    uses_value boolean not null default false
+);
+
+-- Ids 1-4 are fixed: the trigger keeps a counter column for each.
+insert into recsys.event_types (id, name, weight, uses_value) values
+    (1, 'view', 1, false),
+    (2, 'add_to_cart', 3, false),
+    (3, 'purchase', 5, false),
+    (4, 'rating', 1, true);
+
+create table recsys.users (
+    id bigint generated always as identity primary key,
+    external_id text not null unique check (length(external_id) between 1 and 256),
+    attributes jsonb not null default '{}',
+    -- Distinct items touched so far: the next new item's interactions.seq.
+    n_items integer not null default 0,
+    created_at timestamptz not null default now()
+);
+
+create table recsys.items (
+    id bigint generated always as identity primary key,
+    external_id text not null unique check (length(external_id) between 1 and 256),
+    title text,
+    description text,
+    categories text[] not null default '{}',
+    attributes jsonb not null default '{}',
+    available boolean not null default true,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now()
+);
+
+-- Category filters run inside the ranking query: `categories @> array[...]`.
+create index items_categories_idx on recsys.items using gin (categories);
+
+create table recsys.events (
+    id bigint generated always as identity primary key,
+    user_id bigint not null references recsys.users (id) on delete cascade,
+    item_id bigint not null references recsys.items (id) on delete cascade,
+    type_id smallint not null references recsys.event_types (id),
+    value real,
+    ts timestamptz not null default now(),
+    -- Client-supplied idempotency key: a retried delivery is stored once.
+    event_key text unique check (length(event_key) between 1 and 256)
+);
+
+-- History pages and per-user recomputation read a user's events in order.
+create index events_user_idx on recsys.events (user_id, id);
+-- Windowed popularity (`popular(k, since)`) and daily analytics scan by time.
+create index events_ts_idx on recsys.events using brin (ts);
+
+-- interactions, item_stats and item_pairs are derived from events by the
+-- trigger alone; they carry no foreign keys because checking 2 keys for each of
+-- millions of pair increments would triple the cost of a bulk import.
+create table recsys.interactions (
+    user_id bigint not null,
+    item_id bigint not null,
+    -- Order of first touch within the user (1, 2, ...): defines the pair window.
+    seq integer not null,
+    score double precision not null default 0,
+    events integer not null default 0,
+    views integer not null default 0,
+    carts integer not null default 0,
+    purchases integer not null default 0,
+    ratings integer not null default 0,
+    last_value real,
+    first_ts timestamptz not null,
+    last_ts timestamptz not null,
+    primary key (user_id, item_id)
+);
+
+create table recsys.item_stats (
+    item_id bigint primary key,
+    users integer not null default 0,
+    events bigint not null default 0,
+    views bigint not null default 0,
+    carts bigint not null default 0,
+    purchases bigint not null default 0,
+    ratings bigint not null default 0,
+    rating_sum double precision not null default 0,
+    score double precision not null default 0,
+    -- ln(sum over events of weight * 2^(ts / half_life)): ranking by it ranks by
+    -- time-decayed popularity at any instant, and it never overflows.
+    log_popularity double precision,
+    last_ts timestamptz
+);
+
+-- popular() walks this index until k items pass the filters.
+create index item_stats_popularity_idx on recsys.item_stats (log_popularity desc nulls last);
+
+-- Unordered pairs (item_a < item_b): users who interacted with both.
+create table recsys.item_pairs (
+    item_a bigint not null,
+    item_b bigint not null,
+    users integer not null,
+    primary key (item_a, item_b),
+    check (item_a < item_b)
+);
+
+-- Neighbours of X are rows with item_a = X (primary key) or item_b = X (this).
+create index item_pairs_b_idx on recsys.item_pairs (item_b) include (item_a, users);
+
+-- ----------------------------------------------------------------- functions
+
+create function recsys.log_add_exp(a double precision, b double precision)
+returns double precision
+language sql immutable parallel safe
+return case
+    when a is null then b
+    when b is null then a
+    else greatest(a, b) + ln(1 + exp(-abs(a - b)))
+end;
+
+-- Log of one event's contribution to decayed popularity (null: contributes nothing).
+create function recsys.log_weight(weight double precision, ts timestamptz, half_life interval)
+returns double precision
+language sql immutable parallel safe
+return case
+    when weight > 0
+    then ln(weight) + ln(2) * extract(epoch from ts) / extract(epoch from half_life)
+end;
+
+-- Sum of x * ln(x) over the positive arguments (0 * ln 0 = 0).
+create function recsys.xlogx_sum(variadic xs double precision[])
+returns double precision
+language sql immutable parallel safe
+return (select coalesce(sum(x * ln(x)), 0) from unnest(xs) as x where x > 0);
+
+-- Log-likelihood ratio (Dunning 1993) of a 2x2 contingency table.
+create function recsys.llr(k11 double precision, k12 double precision,
+                           k21 double precision, k22 double precision)
+returns double precision
+language sql immutable parallel safe
+return greatest(0, 2 * (
+    recsys.xlogx_sum(k11, k12, k21, k22)
+    - recsys.xlogx_sum(k11 + k12, k21 + k22)
+    - recsys.xlogx_sum(k11 + k21, k12 + k22)
+    + recsys.xlogx_sum(k11 + k12 + k21 + k22)
+    ));
+
+-- Similarity of two items from co-occurrence: n_ab users share them, n_a and
+-- n_b users have each, n_users users exist.
+create function recsys.similarity(measure text, n_ab double precision, n_a double precision,
+                                  n_b double precision, n_users double precision)
+returns double precision
+language sql immutable parallel safe
+return case measure
+    when 'cosine' then n_ab / sqrt(greatest(n_a * n_b, 1))
+    when 'jaccard' then n_ab / greatest(n_a + n_b - n_ab, 1)
+    when 'llr' then recsys.llr(n_ab, n_a - n_ab, n_b - n_ab,
+                               greatest(n_users - n_a - n_b + n_ab, 0))
+end;
+
+-- ------------------------------------------------------------------ triggers
+
+-- Keeps interactions, item_stats and item_pairs exact in the same transaction
+-- as the events, for a single INSERT, a batch and COPY alike (one call per
+-- statement), then wakes the listeners with one small NOTIFY per user.
+create function recsys.on_events_inserted()
+returns trigger
+language plpgsql as $$
+declare
+    cfg recsys.settings;
+begin
+    select * into strict cfg from recsys.settings;
+
+    -- "First touch" and interactions.seq must see every committed event of the
+    -- user, so writers of the same user queue here. Sorted: no deadlock between batches.
+    perform 1 from recsys.users
+     where id in (select distinct user_id from new_events)
+     order by id
+       for no key update;
+
+    with weighted as (
+        select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+          from new_events e
+          join recsys.event_types t on t.id = e.type_id
+    ),
+    logged as (
+        select w.*, recsys.log_weight(w.w, w.ts, cfg.popularity_half_life) as lw
+          from weighted w
+    ),
+    batch as materialized (
+        select user_id, item_id,
+               min(id) as first_id,
+               count(*) as events,
+               count(*) filter (where type_id = 1) as views,
+               count(*) filter (where type_id = 2) as carts,
+               count(*) filter (where type_id = 3) as purchases,
+               count(*) filter (where type_id = 4) as ratings,
+               coalesce(sum(value) filter (where type_id = 4), 0) as rating_sum,
+               (array_agg(value order by id desc) filter (where value is not null))[1] as last_value,
+               sum(w) as score,
+               -- log-sum-exp with built-ins: max + ln(sum(exp(x - max)))
+               max(lw_top) as lw_top,
+               sum(exp(lw - lw_top)) as lw_sum,
+               min(ts) as first_ts,
+               max(ts) as last_ts
+          from (select l.*, max(lw) over (partition by item_id) as lw_top from logged l) l
+         group by user_id, item_id
+    ),
+    fresh as materialized (
+        select b.user_id, b.item_id,
+               u.n_items + row_number() over (partition by b.user_id order by b.first_id) as seq
+          from batch b
+          join recsys.users u on u.id = b.user_id
+         where not exists (select 1 from recsys.interactions i
+                            where i.user_id = b.user_id and i.item_id = b.item_id)
+    ),
+    history as (
+        select i.user_id, i.item_id, i.seq
+          from recsys.interactions i
+          join (select user_id, min(seq) as lo from fresh group by user_id) f using (user_id)
+         where cfg.pair_window = 0 or i.seq >= f.lo - cfg.pair_window
+        union all
+        select user_id, item_id, seq from fresh
+    ),
+    pairs as (
+        select least(f.item_id, h.item_id) as item_a,
+               greatest(f.item_id, h.item_id) as item_b,
+               count(*) as users
+          from fresh f
+          join history h
+            on h.user_id = f.user_id
+           and h.seq < f.seq
+           and (cfg.pair_window = 0 or h.seq >= f.seq - cfg.pair_window)
+         group by 1, 2
+    ),
+    upsert_interactions as (
+        insert into recsys.interactions as i
+               (user_id, item_id, seq, score, events, views, carts, purchases, ratings,
+                last_value, first_ts, last_ts)
+        select b.user_id, b.item_id, coalesce(f.seq, 0), b.score, b.events, b.views, b.carts,
+               b.purchases, b.ratings, b.last_value, b.first_ts, b.last_ts
+          from batch b
+          left join fresh f using (user_id, item_id)
+         order by b.user_id, b.item_id
+            on conflict (user_id, item_id) do update set
+               score = i.score + excluded.score,
+               events = i.events + excluded.events,
+               views = i.views + excluded.views,
+               carts = i.carts + excluded.carts,
+               purchases = i.purchases + excluded.purchases,
+               ratings = i.ratings + excluded.ratings,
+               last_value = coalesce(excluded.last_value, i.last_value),
+               first_ts = least(i.first_ts, excluded.first_ts),
+               last_ts = greatest(i.last_ts, excluded.last_ts)
+    ),
+    upsert_stats as (
+        insert into recsys.item_stats as s
+               (item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
+                log_popularity, last_ts)
+        select b.item_id, count(f.item_id), sum(b.events), sum(b.views), sum(b.carts),
+               sum(b.purchases), sum(b.ratings), sum(b.rating_sum), sum(b.score),
+               max(b.lw_top) + ln(nullif(sum(b.lw_sum), 0)), max(b.last_ts)
+          from batch b
+          left join fresh f using (user_id, item_id)
+         group by b.item_id
+         order by b.item_id
+            on conflict (item_id) do update set
+               users = s.users + excluded.users,
+               events = s.events + excluded.events,
+               views = s.views + excluded.views,
+               carts = s.carts + excluded.carts,
+               purchases = s.purchases + excluded.purchases,
+               ratings = s.ratings + excluded.ratings,
+               rating_sum = s.rating_sum + excluded.rating_sum,
+               score = s.score + excluded.score,
+               log_popularity = recsys.log_add_exp(s.log_popularity, excluded.log_popularity),
+               last_ts = greatest(s.last_ts, excluded.last_ts)
+    ),
+    bump_users as (
+        update recsys.users u
+           set n_items = u.n_items + f.n
+          from (select user_id, count(*) as n from fresh group by user_id) f
+         where u.id = f.user_id
+    )
+    insert into recsys.item_pairs as p (item_a, item_b, users)
+    select item_a, item_b, users from pairs order by item_a, item_b
+        on conflict (item_a, item_b) do update set users = p.users + excluded.users;
+
+    -- A hint, never the data: listeners re-query what they need.
+    perform pg_notify('recsys_events', json_build_object(
+                'type', 'event',
+                'user_id', u.external_id,
+                'product_id', i.external_id,
+                'event_type', t.name)::text)
+       from (select distinct on (user_id) user_id, item_id, type_id
+               from new_events order by user_id, id desc) e
+       join recsys.users u on u.id = e.user_id
+       join recsys.items i on i.id = e.item_id
+       join recsys.event_types t on t.id = e.type_id;
+
+    return null;
+end;
+$$;
+
+create trigger events_maintain_aggregates
+after insert on recsys.events
+referencing new table as new_events
+for each statement execute function recsys.on_events_inserted();
+
+-- ------------------------------------------------------------------- writes
+
+-- Records a batch of events in one statement (one trigger call), creating
+-- unknown users and items. All or nothing: a bad element rejects the batch.
+create function recsys.ingest_events(
+    user_ids text[], product_ids text[], event_types text[],
+    event_values real[] default null, event_ts timestamptz[] default null,
+    event_keys text[] default null
+)
+returns table (inserted bigint, duplicates bigint)
+language plpgsql as $$
+declare
+    bad record;
+    n bigint;
+begin
+    select x.t, x.ord - 1 as idx into bad
+      from unnest(event_types) with ordinality as x(t, ord)
+     where not exists (select 1 from recsys.event_types et where et.name = x.t)
+     limit 1;
+    if found then
+        raise exception 'unknown event_type "%" at index %', bad.t, bad.idx
+            using errcode = 'invalid_parameter_value', column = 'event_type', detail = bad.idx,
+                  hint = 'known types are listed in recsys.event_types';
+    end if;
+
+    select x.t, x.ord - 1 as idx into bad
+      from unnest(event_types, event_values) with ordinality as x(t, v, ord)
+      join recsys.event_types et on et.name = x.t
+     where et.uses_value and x.v is null
+     limit 1;
+    if found then
+        raise exception 'event_type "%" needs a value (index %)', bad.t, bad.idx
+            using errcode = 'invalid_parameter_value', column = 'value', detail = bad.idx;
+    end if;
+
+    -- Sorted inserts: two concurrent batches lock new keys in the same order.
+    insert into recsys.users (external_id)
+    select distinct u from unnest(user_ids) as u
+     where not exists (select 1 from recsys.users x where x.external_id = u)
+     order by 1
+        on conflict do nothing;
+    insert into recsys.items (external_id)
+    select distinct p from unnest(product_ids) as p
+     where not exists (select 1 from recsys.items x where x.external_id = p)
+     order by 1
+        on conflict do nothing;
+
+    insert into recsys.events (user_id, item_id, type_id, value, ts, event_key)
+    select u.id, i.id, t.id, x.v, coalesce(x.ts, now()), x.k
+      from unnest(user_ids, product_ids, event_types, event_values, event_ts, event_keys)
+           with ordinality as x(u, p, t, v, ts, k, ord)
+      join recsys.users u on u.external_id = x.u
+      join recsys.items i on i.external_id = x.p
+      join recsys.event_types t on t.name = x.t
+     order by x.ord
+        on conflict (event_key) do nothing;
+    get diagnostics n = row_count;
+
+    return query select n, cardinality(user_ids) - n;
+end;
+$$;
+
+-- Creates or replaces items from a JSON array of objects with product_id,
+-- title, description, categories, attributes, available.
+create function recsys.upsert_items(items jsonb)
+returns table (product_id text, created boolean)
+language sql as $$
+    insert into recsys.items as i
+           (external_id, title, description, categories, attributes, available)
+    select x.product_id, x.title, x.description,
+           coalesce(x.categories, '{}'), coalesce(x.attributes, '{}'), coalesce(x.available, true)
+      from jsonb_to_recordset(items) as x(product_id text, title text, description text,
+                                          categories text[], attributes jsonb, available boolean)
+     order by x.product_id
+        on conflict (external_id) do update set
+           title = excluded.title,
+           description = excluded.description,
+           categories = excluded.categories,
+           attributes = excluded.attributes,
+           available = excluded.available,
+           updated_at = now()
+    returning i.external_id, i.created_at = i.updated_at;
+$$;
+
+-- ---------------------------------------------------------- recommendations
+
+-- Most popular items by time-decayed weighted events (or, with `since`, by
+-- weighted events in that window); items without events fill the tail.
+create function recsys.popular(
+    k integer default 10, since interval default null, category text default null,
+    exclude text[] default '{}', for_user text default null, include_seen boolean default false
+)
+returns table (product_id text, score double precision, reason text)
+language plpgsql stable as $$
+declare
+    uid bigint := (select id from recsys.users where external_id = for_user);
+    label text := 'popular' || coalesce(' in ' || category, '');
+    n integer;
+begin
+    perform recsys.check_k(k);
+    exclude := coalesce(exclude, '{}');
+    if since is null then
+        return query
+        select i.external_id,
+               exp(s.log_popularity - (select max(log_popularity) from recsys.item_stats)),
+               label
+          from recsys.item_stats s
+          join recsys.items i on i.id = s.item_id
+         where s.log_popularity is not null
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by s.log_popularity desc nulls last, i.id
+         limit k;
+    else
+        return query
+        select i.external_id, w.score, label || ' in the last ' || since::text
+          from (select e.item_id,
+                       sum(t.weight * case when t.uses_value then e.value else 1 end) as score
+                  from recsys.events e
+                  join recsys.event_types t on t.id = e.type_id
+                 where e.ts >= now() - since
+                 group by e.item_id) w
+          join recsys.items i on i.id = w.item_id
+         where i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by w.score desc, i.id
+         limit k;
+    end if;
+    get diagnostics n = row_count;
+    if n < k then
+        return query
+        select i.external_id, 0::double precision, 'new in the catalogue'
+          from recsys.items i
+         where i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+           and not exists (select 1 from recsys.item_stats s
+                            where s.item_id = i.id and s.log_popularity is not null
+                              and since is null)
+           and (since is null or not exists (
+                   select 1 from recsys.events e where e.item_id = i.id and e.ts >= now() - since))
+         order by i.id desc
+         limit k - n;
+    end if;
+end;
+$$;
+
+create function recsys.check_k(k integer)
+returns void
+language plpgsql immutable as $$
+begin
+    if k is null or k < 1 or k > 1000 then
+        raise exception 'k must be between 1 and 1000, got %', k
+            using errcode = 'invalid_parameter_value', column = 'k';
+    end if;
+end;
+$$;
+
+-- Items that co-occur with a user's latest items, each neighbour's similarity
+-- weighted by how strongly (event weights) and how recently the user chose
+-- the source item. Tops up with popular items when history runs short.
+create function recsys.behavior_based(
+    for_user text, k integer default 10, exclude text[] default '{}',
+    category text default null, include_seen boolean default false, measure text default null
+)
+returns table (product_id text, score double precision, reason text)
+language plpgsql stable as $$
+declare
+    cfg recsys.settings := (select s from recsys.settings s);
+    uid bigint := (select id from recsys.users where external_id = for_user);
+    n_users double precision;
+    shown text[] := '{}';
+    row record;
+begin
+    perform recsys.check_k(k);
+    exclude := coalesce(exclude, '{}');
+    measure := coalesce(measure, cfg.similarity);
+    if measure = 'llr' then
+        n_users := (select count(*) from recsys.users where n_items > 0);
+    end if;
+
+    for row in
+        with recent as (
+            select x.item_id,
+                   ln(1 + greatest(x.score, 0)) * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1) as w
+              from recsys.interactions x
+             where x.user_id = uid
+             order by x.last_ts desc, x.seq desc
+             limit cfg.recent_items
+        ),
+        neighbours as (
+            select p.item_b as item_id, r.item_id as source, r.w, p.users
+              from recent r join recsys.item_pairs p on p.item_a = r.item_id
+            union all
+            select p.item_a, r.item_id, r.w, p.users
+              from recent r join recsys.item_pairs p on p.item_b = r.item_id
+        ),
+        contributions as (
+            select nb.item_id, nb.source,
+                   nb.w * recsys.similarity(measure, nb.users, sa.users, sb.users, n_users) as c
+              from neighbours nb
+              join recsys.item_stats sa on sa.item_id = nb.source
+              join recsys.item_stats sb on sb.item_id = nb.item_id
+        ),
+        scored as (
+            select c.item_id, sum(c.c) as score, (array_agg(c.source order by c.c desc))[1] as source
+              from contributions c
+             group by c.item_id
+        )
+        select i.external_id, sc.score, 'often together with ' || coalesce(src.title, src.external_id) as why
+          from scored sc
+          join recsys.items i on i.id = sc.item_id
+          join recsys.items src on src.id = sc.source
+         where sc.score > 0
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    loop
+        product_id := row.external_id;
+        score := row.score;
+        reason := row.why;
+        shown := shown || row.external_id;
+        return next;
+    end loop;
+
+    if cardinality(shown) < k then
+        return query
+        select p.product_id, p.score,
+               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
+          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
+                              for_user, include_seen) p;
+    end if;
+end;
+$$;
+
+-- Items most often chosen by the same users as `product`, normalised by
+-- popularity (cosine by default; see recsys.settings.similarity).
+create function recsys.similar_items(
+    product text, k integer default 10, measure text default null,
+    category text default null, exclude text[] default '{}'
+)
+returns table (product_id text, score double precision, reason text)
+language plpgsql stable as $$
+declare
+    cfg recsys.settings := (select s from recsys.settings s);
+    item recsys.items := (select i from recsys.items i where i.external_id = product);
+    n_users double precision;
+begin
+    perform recsys.check_k(k);
+    if item is null then
+        raise exception 'unknown product_id "%"', product
+            using errcode = 'no_data_found', column = 'product_id';
+    end if;
+    exclude := coalesce(exclude, '{}');
+    measure := coalesce(measure, cfg.similarity);
+    if measure = 'llr' then
+        n_users := (select count(*) from recsys.users where n_items > 0);
+    end if;
+    return query
+    with neighbours as (
+        select p.item_b as item_id, p.users from recsys.item_pairs p where p.item_a = item.id
+        union all
+        select p.item_a, p.users from recsys.item_pairs p where p.item_b = item.id
+    )
+    select i.external_id,
+           recsys.similarity(measure, nb.users, sa.users, sb.users, n_users) as sim,
+           'chosen together by ' || nb.users || case when nb.users = 1 then ' user' else ' users' end
+      from neighbours nb
+      join recsys.item_stats sa on sa.item_id = item.id
+      join recsys.item_stats sb on sb.item_id = nb.item_id
+      join recsys.items i on i.id = nb.item_id
+     where i.available
+       and (category is null or i.categories @> array[category])
+       and not (i.external_id = any(exclude))
+     order by sim desc, i.id
+     limit k;
+end;
+$$;
+
+-- One entry point for every strategy: `select * from recsys.recommend('u42', 10)`.
+create function recsys.recommend(
+    for_user text, k integer default 10, strategy text default 'hybrid',
+    exclude text[] default '{}', category text default null, include_seen boolean default false
+)
+returns table (product_id text, score double precision, reason text)
+language plpgsql stable as $$
+begin
+    case strategy
+        when 'popular' then
+            return query select * from recsys.popular(k, null, category, exclude, for_user, include_seen);
+        when 'behavior_based' then
+            return query select * from recsys.behavior_based(for_user, k, exclude, category, include_seen);
+        when 'collaborative', 'content_based', 'hybrid' then
+            raise exception 'strategy "%" is not available in this version', strategy
+                using errcode = 'feature_not_supported', column = 'case',
+                      hint = 'available: popular, behavior_based';
+        else
+            raise exception 'unknown strategy "%"', strategy
+                using errcode = 'invalid_parameter_value', column = 'case',
+                      hint = 'strategies: popular, behavior_based, collaborative, content_based, hybrid';
+    end case;
+end;
+$$;
+
+-- --------------------------------------------------------------------- views
+
+-- Conversion per item: views -> carts -> purchases.
+create view recsys.item_funnel as
+select i.external_id as product_id,
+       i.title,
+       coalesce(s.users, 0) as users,
+       coalesce(s.views, 0) as views,
+       coalesce(s.carts, 0) as add_to_carts,
+       coalesce(s.purchases, 0) as purchases,
+       round(s.carts::numeric / nullif(s.views, 0), 4) as view_to_cart,
+       round(s.purchases::numeric / nullif(s.carts, 0), 4) as cart_to_purchase
+  from recsys.items i
+  left join recsys.item_stats s on s.item_id = i.id;
+
+-- Events, active users and items per day (in the session's time zone).
+create view recsys.daily_activity as
+select e.ts::date as day,
+       count(*) as events,
+       count(distinct e.user_id) as users,
+       count(distinct e.item_id) as items,
+       count(*) filter (where e.type_id = 1) as views,
+       count(*) filter (where e.type_id = 2) as add_to_carts,
+       count(*) filter (where e.type_id = 3) as purchases,
+       count(*) filter (where e.type_id = 4) as ratings
+  from recsys.events e
+ group by 1;

