@@ -21,7 +21,9 @@ def settings() -> Settings:
 
 
 def database(upgrade: bool = True) -> str:
-    url = db_url.resolve(settings())
+    config = settings()
+    url = db_url.resolve(config)
     if upgrade:
         migrate.upgrade(url)
+        migrate.apply_settings(url, config)
     return url
