@@ -13,6 +13,8 @@ from app import api
 from app.config import Settings
 from app.db import pool as db_pool
 from app.db import url as db_url
+from app.realtime.service import Realtime
+from app.realtime.socketio_bridge import Bridge
 
 __version__ = "0.1.0"
 
@@ -40,16 +42,21 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         redoc_ui_path="/redocs",
     )
     api.register(app)
+    bridge = Bridge(lambda: app.extensions["recsys.realtime"])
+    app.asgi_app = bridge.wrap(app.asgi_app)  # type: ignore[method-assign]
 
     @app.before_serving
-    async def open_pool() -> None:
+    async def start() -> None:
         url = db_url.resolve(settings)
-        app.extensions["recsys.pool"] = await db_pool.open_pool(
-            url, settings.pool_min, settings.pool_max
-        )
+        pool = await db_pool.open_pool(url, settings.pool_min, settings.pool_max)
+        realtime = Realtime(pool, url, settings.listen_probe_seconds)
+        app.extensions["recsys.pool"] = pool
+        app.extensions["recsys.realtime"] = realtime
+        await realtime.start()
 
     @app.after_serving
-    async def close_pool() -> None:
+    async def stop() -> None:
+        await app.extensions["recsys.realtime"].stop()
         await app.extensions["recsys.pool"].close()
 
     return app

@@ -46,6 +46,7 @@ class Settings:
     max_batch: int = 10_000
     max_k: int = 100
     migrate_on_start: bool = True
+    listen_probe_seconds: float = 5.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -76,3 +76,14 @@ select r.inserted, r.duplicates
 
 -- name: staged_line
 select line from import_events order by line offset %(index)s limit 1;
+
+-- name: listen
+listen recsys_events;
+
+-- name: list_items
+select i.external_id as product_id, i.title, i.categories, i.available
+  from recsys.items i
+  left join recsys.item_stats s on s.item_id = i.id
+ where %(category)s::text is null or i.categories @> array[%(category)s::text]
+ order by s.log_popularity desc nulls last, i.id
+ limit %(limit)s offset %(offset)s;

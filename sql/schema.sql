@@ -134,7 +134,8 @@ create table recsys.item_pairs (
 );
 
 -- Neighbours of X are rows with item_a = X (primary key) or item_b = X (this).
-create index item_pairs_b_idx on recsys.item_pairs (item_b) include (item_a, users);
+-- Not covering: an INCLUDE costs ~25% more per pair write, and writes dominate.
+create index item_pairs_b_idx on recsys.item_pairs (item_b);
 
 -- ----------------------------------------------------------------- functions
 

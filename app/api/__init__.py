@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from quart import Quart
 
-from app.api import errors, events, health, items, recommend, users
+from app.api import demo, errors, events, health, items, recommend, users, ws
 
 
 def register(app: Quart) -> None:
-    for module in (recommend, events, items, users, health):
+    for module in (recommend, events, items, users, health, ws, demo):
         app.register_blueprint(module.bp)
     errors.register(app)

@@ -9,6 +9,7 @@ from quart import current_app
 
 from app.config import Settings
 from app.db.pool import Connection
+from app.realtime.service import Realtime
 
 
 def pool() -> AsyncConnectionPool[Connection]:
@@ -22,3 +23,7 @@ def settings() -> Settings:
 def connection() -> Any:
     """`async with connection() as conn:` commits on success, rolls back on error."""
     return pool().connection()
+
+
+def realtime() -> Realtime:
+    return current_app.extensions["recsys.realtime"]  # type: ignore[no-any-return]

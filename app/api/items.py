@@ -13,6 +13,8 @@ from app.api.models import (
     Item,
     ItemBatch,
     ItemIn,
+    ItemList,
+    ItemListArgs,
     ItemsUpserted,
     ListArgs,
     Recommendations,
@@ -65,6 +67,18 @@ async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
         rows = await db_items.upsert_items(conn, [item.model_dump() for item in data.items])
     created = sum(1 for row in rows if row["created"])
     return ItemsUpserted(created=created, updated=len(rows) - created), 201
+
+
+@bp.get("/items")
+@validate_querystring(ItemListArgs)
+@validate_response(ItemList)
+async def list_items(query_args: ItemListArgs) -> ItemList:
+    """Browse the catalogue, most popular first; `category` filters."""
+    async with deps.connection() as conn:
+        rows = await db_items.list_items(
+            conn, query_args.category, query_args.limit, query_args.offset
+        )
+    return ItemList(items=rows)
 
 
 @bp.get("/items/<product_id>")

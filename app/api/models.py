@@ -150,6 +150,23 @@ class ItemBatch(BaseModel):
     items: list[ItemWithId]
 
 
+class ItemListArgs(BaseModel):
+    category: str | None = Field(None, min_length=1, max_length=256)
+    limit: int = Field(50, ge=1, le=1000)
+    offset: int = Field(0, ge=0)
+
+
+class ItemSummary(BaseModel):
+    product_id: str
+    title: str | None
+    categories: list[str]
+    available: bool
+
+
+class ItemList(BaseModel):
+    items: list[ItemSummary]
+
+
 class ItemsUpserted(BaseModel):
     created: int
     updated: int

@@ -20,3 +20,12 @@ async def upsert_items(conn: Connection, items: Sequence[dict[str, Any]]) -> lis
 async def select_item(conn: Connection, product_id: str) -> dict[str, Any] | None:
     cur = await conn.execute(queries.get("select_item"), {"product_id": product_id})
     return await cur.fetchone()
+
+
+async def list_items(
+    conn: Connection, category: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """Items, most popular first."""
+    params = {"category": category, "limit": limit, "offset": offset}
+    cur = await conn.execute(queries.get("list_items"), params)
+    return await cur.fetchall()

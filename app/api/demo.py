@@ -1,0 +1,22 @@
+"""The demo page: a catalogue, event buttons and a live recommendation panel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from quart import Blueprint, Response, send_from_directory
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+
+bp = Blueprint("demo", __name__)
+
+
+@bp.get("/demo/realtime")
+async def realtime_demo() -> Response:
+    """A page to click view / add to cart / purchase and watch pushes arrive."""
+    return await send_from_directory(STATIC, "demo.html")
+
+
+@bp.get("/static/<path:name>")
+async def static_file(name: str) -> Response:
+    return await send_from_directory(STATIC, name)

@@ -1,0 +1,68 @@
+"""Native WebSocket at /ws with the seed's event names."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from quart import Blueprint, websocket
+
+from app.api import deps
+from app.realtime.broker import Subscription
+from app.realtime.protocol import ProtocolError, user_id_of
+
+bp = Blueprint("ws", __name__)
+
+MAX_MESSAGE = 64 * 1024
+
+
+async def send(event: str, data: dict[str, Any]) -> None:
+    await websocket.send(json.dumps({"event": event, "data": data}))
+
+
+async def forward(subscription: Subscription) -> None:
+    while True:
+        await send("realtime_recommendation", await subscription.get())
+
+
+@bp.websocket("/ws")
+async def ws() -> None:
+    """Send {"event": "register_user", "data": {"user_id": "42"}}; receive
+    "registered", then "realtime_recommendation" after each of that user's events."""
+    realtime = deps.realtime()
+    subscription: Subscription | None = None
+    forwarder: asyncio.Task[None] | None = None
+    try:
+        while True:
+            raw = await websocket.receive()
+            try:
+                user_id = parse_register(raw)
+            except ProtocolError as error:
+                await send("error", {"message": str(error)})
+                continue
+            if subscription is not None:
+                realtime.broker.unsubscribe(subscription)
+                assert forwarder is not None
+                forwarder.cancel()
+            subscription = realtime.broker.subscribe(user_id)
+            await send("registered", {"user_id": user_id})
+            subscription.put(await realtime.recommendations(user_id))
+            forwarder = asyncio.create_task(forward(subscription))
+    finally:
+        if forwarder is not None:
+            forwarder.cancel()
+        if subscription is not None:
+            realtime.broker.unsubscribe(subscription)
+
+
+def parse_register(raw: str | bytes) -> str:
+    if len(raw) > MAX_MESSAGE:
+        raise ProtocolError(f"messages are limited to {MAX_MESSAGE} bytes")
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        raise ProtocolError("messages must be JSON") from None
+    if not isinstance(message, dict) or message.get("event") != "register_user":
+        raise ProtocolError('expected {"event": "register_user", "data": {"user_id": ...}}')
+    return user_id_of(message.get("data"))

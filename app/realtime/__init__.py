@@ -1,0 +1,1 @@
+"""Postgres NOTIFY -> per-user recommendation refresh -> pushes to sockets."""

@@ -1,0 +1,44 @@
+"""Wires the listener to the broker and the broker to the recommenders."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg_pool import AsyncConnectionPool
+
+from app import recommenders
+from app.db.pool import Connection
+from app.realtime.broker import Broker, Message
+from app.realtime.listener import Listener
+from app.recommenders.base import Query
+
+PUSH_K = 10
+
+
+class Realtime:
+    def __init__(
+        self, pool: AsyncConnectionPool[Connection], url: str, probe_every: float = 5.0
+    ) -> None:
+        self._pool = pool
+        self.broker = Broker(self.recommendations)
+        self.listener = Listener(url, self._on_notify, self.broker.notify_all, probe_every)
+
+    async def start(self) -> None:
+        self.listener.start()
+
+    async def stop(self) -> None:
+        await self.listener.stop()
+        await self.broker.close()
+
+    async def recommendations(self, user_id: str) -> Message:
+        """The message pushed to a user's sockets."""
+        async with self._pool.connection() as conn:
+            recs = await recommenders.recommend(
+                conn, "behavior_based", Query(user_id=user_id, k=PUSH_K)
+            )
+        return {"user_id": user_id, "recommendations": [r.__dict__ for r in recs]}
+
+    def _on_notify(self, payload: dict[str, Any]) -> None:
+        user_id = payload.get("user_id")
+        if isinstance(user_id, str):
+            self.broker.notify(user_id)

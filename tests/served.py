@@ -1,0 +1,63 @@
+"""Serve the real ASGI app (Quart + Socket.IO) with Hypercorn inside the test's event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+
+from app import create_app
+
+
+@dataclass
+class Served:
+    url: str
+    app: Any
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http://", "ws://") + "/ws"
+
+    @property
+    def realtime(self) -> Any:
+        return self.app.extensions["recsys.realtime"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def served(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[Served]:
+    app = create_app({"database_url": db_url, "data_dir": data_dir, **overrides})
+    config = Config()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.graceful_timeout = 1
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    url = f"http://127.0.0.1:{port}"
+    async with httpx.AsyncClient() as client:
+        for _ in range(200):
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    try:
+        await asyncio.wait_for(app.extensions["recsys.realtime"].listener.connected.wait(), 10)
+        yield Served(url, app)
+    finally:
+        stop.set()
+        await task
