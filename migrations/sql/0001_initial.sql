@@ -539,11 +539,16 @@ begin
              limit cfg.recent_items
         ),
         neighbours as (
-            select p.item_b as item_id, r.item_id as source, r.w, p.users
-              from recent r join recsys.item_pairs p on p.item_a = r.item_id
-            union all
-            select p.item_a, r.item_id, r.w, p.users
-              from recent r join recsys.item_pairs p on p.item_b = r.item_id
+            -- LATERAL: a few index probes per source item, never a scan of all pairs.
+            select nb.item_id, r.item_id as source, r.w, nb.users
+              from recent r
+             cross join lateral (
+                   select p.item_b as item_id, p.users
+                     from recsys.item_pairs p where p.item_a = r.item_id
+                   union all
+                   select p.item_a, p.users
+                     from recsys.item_pairs p where p.item_b = r.item_id
+             ) nb
         ),
         contributions as (
             select nb.item_id, nb.source,
