@@ -3,8 +3,9 @@
 
 -- name: ingest_events
 select inserted, duplicates
-  from recsys.ingest_events(%(user_ids)s, %(product_ids)s, %(event_types)s,
-                            %(values)s, %(timestamps)s, %(event_keys)s);
+  from recsys.ingest_events(%(user_ids)s::text[], %(product_ids)s::text[],
+                            %(event_types)s::text[], %(values)s::real[],
+                            %(timestamps)s::timestamptz[], %(event_keys)s::text[]);
 
 -- name: upsert_items
 select product_id, created from recsys.upsert_items(%(items)s);
@@ -27,7 +28,7 @@ select i.external_id as product_id, t.name as event_type, e.value, e.ts as times
   join recsys.items i on i.id = e.item_id
   join recsys.event_types t on t.id = e.type_id
  where u.external_id = %(user_id)s
- order by e.id desc
+ order by e.ts desc, e.id desc
  limit %(limit)s;
 
 -- name: user_exists

@@ -28,9 +28,7 @@ class APIError(Exception):
 def error_response(
     status: int, code: str, message: str, fields: dict[str, str] | None = None
 ) -> tuple[Response, int]:
-    body: dict[str, Any] = {"code": code, "message": message}
-    if fields:
-        body["fields"] = fields
+    body = {"code": code, "message": message, "fields": fields or {}}
     return jsonify({"error": body}), status
 
 
@@ -92,7 +90,11 @@ def register(app: Quart) -> None:
         code = (error.name or "error").lower().replace(" ", "_")
         if error.code == 400:
             return error_response(400, "malformed_request", "the body is not valid JSON")
-        return error_response(error.code or 500, code, error.description or code)
+        response, status = error_response(error.code or 500, code, error.description or code)
+        for name, value in error.get_headers():
+            if name.lower() != "content-type":
+                response.headers[name] = value  # e.g. Allow on 405
+        return response, status
 
     @app.errorhandler(Exception)
     async def internal(error: Exception) -> Any:

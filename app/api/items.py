@@ -30,7 +30,7 @@ bp = Blueprint("items", __name__)
 MAX_ITEMS = 10_000
 
 
-@bp.put("/items/<product_id>")
+@bp.put("/items/<path:product_id>")
 @validate_request(ItemIn)
 @validate_response(Item, 200)
 @validate_response(Item, 201)
@@ -81,7 +81,7 @@ async def list_items(query_args: ItemListArgs) -> ItemList:
     return ItemList(items=rows)
 
 
-@bp.get("/items/<product_id>")
+@bp.get("/items/<path:product_id>")
 @validate_response(Item)
 async def get_item(product_id: str) -> dict[str, Any]:
     """An item's metadata and its live counts."""
@@ -94,7 +94,7 @@ async def get_item(product_id: str) -> dict[str, Any]:
     return item
 
 
-@bp.get("/items/<product_id>/similar")
+@bp.get("/items/<path:product_id>/similar")
 @validate_querystring(ListArgs)
 @validate_response(Recommendations)
 async def similar(product_id: str, query_args: ListArgs) -> Recommendations:

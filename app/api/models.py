@@ -11,7 +11,6 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    model_validator,
 )
 
 from app.recommenders.base import Query
@@ -85,14 +84,12 @@ class RecommendArgs(BaseModel):
     exclude: str | None = Field(None, description="comma-separated product ids")
     category: str | None = Field(None, min_length=1, max_length=256)
 
-    @model_validator(mode="after")
-    def _needs_user(self) -> RecommendArgs:
+    def missing(self) -> str | None:
+        """The id this case needs but the query lacks, if any."""
         anonymous = self.case == "popular" or (
             self.case == "content_based" and self.product_id is not None
         )
-        if self.user_id is None and not anonymous:
-            raise ValueError(f"user_id is required for case={self.case}")
-        return self
+        return "user_id" if self.user_id is None and not anonymous else None
 
     def to_query(self) -> Query:
         return Query(

@@ -33,6 +33,10 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
     with are excluded too. `exclude` (comma-separated ids) and `category`
     filter inside the ranking query, so lists stay k long while the catalogue allows.
     """
+    missing = query_args.missing()
+    if missing:
+        message = f"{missing} is required for case={query_args.case}"
+        raise APIError(400, "invalid_request", message, {missing: "required"})
     try:
         async with deps.connection() as conn:
             recs = await recommenders.recommend(conn, query_args.case, query_args.to_query())

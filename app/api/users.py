@@ -13,7 +13,7 @@ from app.db import users as db_users
 bp = Blueprint("users", __name__)
 
 
-@bp.get("/users/<user_id>/history")
+@bp.get("/users/<path:user_id>/history")
 @validate_querystring(HistoryArgs)
 @validate_response(History)
 async def history(user_id: str, query_args: HistoryArgs) -> History:

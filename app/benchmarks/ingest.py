@@ -1,0 +1,254 @@
+"""Bulk import of MovieLens 100K with every count maintained, next to the same
+server's set-based yardstick (COPY + one CREATE TABLE AS computing the pairs).
+
+    .venv/bin/python -m app.benchmarks.ingest [--repeat 3] [--windows 0,200] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+
+from app.benchmarks import common
+from app.db import queries
+from app.importing.events import import_events
+from app.importing.formats import event_format
+
+# ml-100k, pair_window = 0: every pair of items rated by one user, counted per user.
+UNBOUNDED_PAIRS = 983_206
+UNBOUNDED_PAIR_USERS = 10_050_406
+
+MAINTAINED_FINGERPRINT = """
+    select count(*), coalesce(sum(p.users), 0),
+           coalesce(sum(hashtext(least(a.external_id, b.external_id) || ' '
+                        || greatest(a.external_id, b.external_id) || ' ' || p.users)::bigint), 0)
+      from recsys.item_pairs p
+      join recsys.items a on a.id = p.item_a
+      join recsys.items b on b.id = p.item_b
+"""
+
+YARDSTICK_FINGERPRINT = """
+    select count(*), coalesce(sum(users), 0),
+           coalesce(sum(hashtext(least(item_a::text, item_b::text) || ' '
+                        || greatest(item_a::text, item_b::text) || ' ' || users)::bigint), 0)
+      from pairs
+"""
+
+# Unbounded: the pair counts from scratch, exactly as the brief's one statement.
+YARDSTICK_TABLE = "create table r (user_id int, item_id int, rating real, ts bigint)"
+YARDSTICK_COPY = "copy r (user_id, item_id, rating, ts) from stdin"
+YARDSTICK_PAIRS = """
+    create table pairs as
+    select a.item_id as item_a, b.item_id as item_b, count(*) as users
+      from r a join r b on a.user_id = b.user_id and a.item_id < b.item_id
+     group by 1, 2
+"""
+
+# Windowed: `line` is the ordinality of the COPY (file order); an item pairs with
+# the user's items at most `window` ranks earlier, as the trigger does.
+YARDSTICK_TABLE_LINED = (
+    "create table r (line bigint generated always as identity,"
+    " user_id int, item_id int, rating real, ts bigint)"
+)
+YARDSTICK_PAIRS_WINDOWED = """
+    create table pairs as
+    with ranked as (
+        select user_id, item_id, row_number() over (partition by user_id order by line) as seq
+          from r
+    )
+    select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as item_b,
+           count(*) as users
+      from ranked a join ranked b
+        on a.user_id = b.user_id and a.seq < b.seq and b.seq - a.seq <= %(window)s
+     group by 1, 2
+"""
+
+
+@dataclass
+class Result:
+    window: int
+    maintained: list[float] = field(default_factory=list)
+    yardstick: list[float] = field(default_factory=list)
+    yardstick_copy: list[float] = field(default_factory=list)
+    yardstick_pairs: list[float] = field(default_factory=list)
+    maintained_pairs: tuple[int, int, int] = (0, 0, 0)
+    yardstick_result: tuple[int, int, int] = (0, 0, 0)
+    events: int = 0
+
+    @property
+    def ratio(self) -> float:
+        return common.median(self.maintained) / common.median(self.yardstick)
+
+    @property
+    def pairs_match(self) -> bool:
+        return self.maintained_pairs == self.yardstick_result
+
+
+def checkpoint(server_url: str) -> None:
+    """Start every timed run with no dirty buffers of the previous one pending."""
+    try:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute("checkpoint")
+    except psycopg.Error:
+        pass  # not a superuser on an external server: measure anyway
+
+
+def fingerprint(url: str, query: str) -> tuple[int, int, int]:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(query).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def run_maintained(server_url: str, data: Path, window: int, result: Result) -> None:
+    url = common.fresh_database(server_url, "bench_ingest_maintained")
+    with psycopg.connect(url) as conn:
+        conn.execute(queries.get("set_pair_window"), {"pair_window": window})
+    checkpoint(server_url)
+    with common.Stopwatch() as t:
+        report = import_events(url, data, event_format("movielens-100k"), progress=False)
+    result.maintained.append(t.seconds)
+    result.events = report.inserted
+    result.maintained_pairs = fingerprint(url, MAINTAINED_FINGERPRINT)
+    common.drop_database(server_url, "bench_ingest_maintained")
+
+
+def run_yardstick(server_url: str, data: Path, window: int, result: Result) -> None:
+    url = common.create_database(server_url, "bench_ingest_yardstick")
+    checkpoint(server_url)
+    with common.Stopwatch() as total, psycopg.connect(url) as conn:
+        with common.Stopwatch() as copy:
+            conn.execute(YARDSTICK_TABLE if window == 0 else YARDSTICK_TABLE_LINED)
+            with conn.cursor().copy(YARDSTICK_COPY) as out:
+                out.write(data.read_bytes())
+        with common.Stopwatch() as pairs:
+            if window == 0:
+                conn.execute(YARDSTICK_PAIRS)
+            else:
+                conn.execute(YARDSTICK_PAIRS_WINDOWED, {"window": window})
+        conn.commit()
+    result.yardstick.append(total.seconds)
+    result.yardstick_copy.append(copy.seconds)
+    result.yardstick_pairs.append(pairs.seconds)
+    result.yardstick_result = fingerprint(url, YARDSTICK_FINGERPRINT)
+    common.drop_database(server_url, "bench_ingest_yardstick")
+
+
+def measure(server_url: str, data: Path, window: int, repeat: int) -> Result:
+    result = Result(window=window)
+    for i in range(repeat):
+        run_maintained(server_url, data, window, result)
+        run_yardstick(server_url, data, window, result)
+        print(
+            f"  window {window} run {i + 1}/{repeat}: maintained {result.maintained[-1]:.2f}s,"
+            f" yardstick {result.yardstick[-1]:.2f}s",
+            flush=True,
+        )
+    return result
+
+
+def check(result: Result) -> list[str]:
+    """What does not add up; empty when the counts are right."""
+    problems = []
+    pairs, users, _ = result.maintained_pairs
+    if result.window == 0 and (pairs, users) != (UNBOUNDED_PAIRS, UNBOUNDED_PAIR_USERS):
+        problems.append(
+            f"window 0: item_pairs has {pairs} pairs summing to {users},"
+            f" expected {UNBOUNDED_PAIRS} / {UNBOUNDED_PAIR_USERS}"
+        )
+    if not result.pairs_match:
+        problems.append(
+            f"window {result.window}: maintained {result.maintained_pairs}"
+            f" != yardstick {result.yardstick_result} (count, sum, hash)"
+        )
+    return problems
+
+
+def report(results: list[Result], args: argparse.Namespace, settings: dict[str, str]) -> None:
+    rows = [
+        [
+            "unbounded" if r.window == 0 else r.window,
+            r.events,
+            r.maintained_pairs[0],
+            r.maintained_pairs[1],
+            "yes" if r.pairs_match else "NO",
+            common.median(r.maintained),
+            r.events / common.median(r.maintained),
+            common.median(r.yardstick),
+            common.median(r.yardstick_copy),
+            common.median(r.yardstick_pairs),
+            r.ratio,
+        ]
+        for r in results
+    ]
+    common.print_table(
+        f"ml-100k import, median of {args.repeat} (seconds); goal maintained/yardstick <= 1.5",
+        [
+            "pair_window",
+            "events",
+            "pairs",
+            "sum(users)",
+            "match",
+            "maintained s",
+            "events/s",
+            "yardstick s",
+            "(copy s",
+            "pairs s)",
+            "ratio",
+        ],
+        rows,
+    )
+
+
+def to_json(
+    results: list[Result], args: argparse.Namespace, settings: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "benchmark": "ingest",
+        "machine": common.machine(),
+        "postgres": settings,
+        "repeat": args.repeat,
+        "results": [
+            {
+                **asdict(r),
+                "maintained_median": common.median(r.maintained),
+                "yardstick_median": common.median(r.yardstick),
+                "ratio": r.ratio,
+                "pairs_match": r.pairs_match,
+            }
+            for r in results
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = common.parser(__doc__.splitlines()[0] if __doc__ else "ingest")
+    p.add_argument("--repeat", type=int, default=3, help="measurements per variant (median)")
+    p.add_argument("--windows", default="0,200", help="pair_window values, comma-separated")
+    args = p.parse_args(argv)
+    data = common.ml100k_file(args.data, "u.data")
+    windows = [int(w) for w in args.windows.split(",")]
+    with common.postgres() as server_url:
+        settings = common.server_settings(server_url)
+        print(f"PostgreSQL {settings['server_version']} (fsync={settings['fsync']}), {data}")
+        results = [measure(server_url, data, w, args.repeat) for w in windows]
+    report(results, args, settings)
+    problems = [problem for r in results for problem in check(r)]
+    for problem in problems:
+        print(f"MISMATCH: {problem}")
+    if not problems:
+        print(
+            "\ncounts verified: maintained item_pairs == yardstick pairs (count, sum, hash)"
+            + ("; unbounded = 983 206 pairs / 10 050 406" if 0 in windows else "")
+        )
+    common.write_json(args.json, to_json(results, args, settings))
+    if problems:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
