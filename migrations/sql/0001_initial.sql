@@ -458,7 +458,8 @@ begin
         return query
         select i.external_id, w.score, label || ' in the last ' || since::text
           from (select e.item_id,
-                       sum(t.weight * case when t.uses_value then e.value else 1 end) as score
+                       sum(t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end
+                       )::double precision as score
                   from recsys.events e
                   join recsys.event_types t on t.id = e.type_id
                  where e.ts >= now() - since
@@ -495,6 +496,19 @@ begin
 end;
 $$;
 
+create function recsys.check_measure(measure text)
+returns text
+language plpgsql immutable as $$
+begin
+    if measure is null or measure not in ('cosine', 'jaccard', 'llr') then
+        raise exception 'unknown similarity measure "%"', measure
+            using errcode = 'invalid_parameter_value', column = 'measure',
+                  hint = 'measures: cosine, jaccard, llr';
+    end if;
+    return measure;
+end;
+$$;
+
 create function recsys.check_k(k integer)
 returns void
 language plpgsql immutable as $$
@@ -524,7 +538,7 @@ declare
 begin
     perform recsys.check_k(k);
     exclude := coalesce(exclude, '{}');
-    measure := coalesce(measure, cfg.similarity);
+    measure := recsys.check_measure(coalesce(measure, cfg.similarity));
     if measure = 'llr' then
         n_users := (select count(*) from recsys.users where n_items > 0);
     end if;
@@ -612,7 +626,7 @@ begin
             using errcode = 'no_data_found', column = 'product_id';
     end if;
     exclude := coalesce(exclude, '{}');
-    measure := coalesce(measure, cfg.similarity);
+    measure := recsys.check_measure(coalesce(measure, cfg.similarity));
     if measure = 'llr' then
         n_users := (select count(*) from recsys.users where n_items > 0);
     end if;
