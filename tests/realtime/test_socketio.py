@@ -3,6 +3,7 @@
 import asyncio
 
 import httpx
+import psycopg
 import socketio
 
 from tests.realtime.test_websocket import seed
@@ -41,3 +42,26 @@ async def test_socketio_bad_register_gets_an_error(served):
     finally:
         await client.disconnect()
     assert "user_id" in error["message"]
+
+
+async def test_socketio_push_after_plain_sql_insert(served, db_url):
+    seed(db_url)
+    received: asyncio.Queue = asyncio.Queue()
+    client = socketio.AsyncClient()
+    client.on("realtime_recommendation", received.put_nowait)
+    await client.connect(served.url, transports=["websocket"])
+    try:
+        await client.emit("register_user", {"user_id": 7})
+        await asyncio.wait_for(received.get(), 10)  # the initial list
+        with psycopg.connect(db_url) as conn:
+            conn.execute("insert into recsys.users (external_id) values ('7')")
+            conn.execute(
+                "insert into recsys.events (user_id, item_id, type_id) "
+                "select u.id, i.id, 1 from recsys.users u, recsys.items i "
+                "where u.external_id = '7' and i.external_id = 'b'"
+            )
+        push = await asyncio.wait_for(received.get(), 10)
+    finally:
+        await client.disconnect()
+    assert push["user_id"] == "7"
+    assert push["recommendations"][0]["product_id"] == "a"
