@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -53,9 +55,20 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         app.extensions["recsys.pool"] = pool
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
+        if settings.train_every:
+            from app.training import schedule
+
+            app.extensions["recsys.training"] = asyncio.create_task(
+                schedule.every(url, settings.train_every)
+            )
 
     @app.after_serving
     async def stop() -> None:
+        training = app.extensions.pop("recsys.training", None)
+        if training is not None:
+            training.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await training
         await app.extensions["recsys.realtime"].stop()
         await app.extensions["recsys.pool"].close()
 

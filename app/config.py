@@ -32,6 +32,24 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ValueError(f"{name} must be true or false, got {raw!r}")
 
 
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(env: Mapping[str, str], name: str) -> float | None:
+    """'3600', '90s', '30m', '6h', '1d'; empty, 0 or 'off' disables."""
+    raw = env.get(name, "").strip().lower()
+    if raw in {"", "0", "off", "false", "no"}:
+        return None
+    number, unit = (raw[:-1], raw[-1]) if raw[-1] in UNITS else (raw, "s")
+    try:
+        seconds = float(number) * UNITS[unit]
+    except ValueError:
+        raise ValueError(f"{name} must be seconds or like 30m, 6h, 1d; got {raw!r}") from None
+    if seconds <= 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return seconds
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; see docs/configuration.md."""
@@ -47,6 +65,8 @@ class Settings:
     max_k: int = 100
     migrate_on_start: bool = True
     listen_probe_seconds: float = 5.0
+    # Retrain every model this often inside `recsys serve` (None: off).
+    train_every: float | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -62,6 +82,7 @@ class Settings:
             pair_window=_int(env, "REC_PAIR_WINDOW", 0) if window else None,
             max_batch=_int(env, "REC_MAX_BATCH", cls.max_batch),
             migrate_on_start=_bool(env, "REC_MIGRATE", cls.migrate_on_start),
+            train_every=_seconds(env, "REC_TRAIN_EVERY"),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

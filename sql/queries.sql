@@ -88,3 +88,72 @@ select i.external_id as product_id, i.title, i.categories, i.available
  where %(category)s::text is null or i.categories @> array[%(category)s::text]
  order by s.log_popularity desc nulls last, i.id
  limit %(limit)s offset %(offset)s;
+
+-- name: collaborative
+select product_id, score, reason
+  from recsys.collaborative(%(user_id)s, %(k)s, %(exclude)s, %(category)s);
+
+-- name: predict
+select rating, reason, run_id, fallback
+  from recsys.predict(%(user_id)s, %(product_id)s);
+
+-- name: training_ratings
+select user_id, item_id, last_value::double precision as value,
+       extract(epoch from first_ts)::double precision as ts
+  from recsys.interactions
+ where ratings > 0 and last_value is not null;
+
+-- name: training_interactions
+select user_id, item_id, score as value, extract(epoch from first_ts)::double precision as ts
+  from recsys.interactions
+ where score > 0;
+
+-- name: create_run
+insert into recsys.model_runs (kind, role, params)
+values (%(kind)s, %(role)s, %(params)s)
+returning id;
+
+-- name: copy_user_factors
+copy recsys.user_factors (run_id, user_id, bias, factors) from stdin;
+
+-- name: copy_item_factors
+copy recsys.item_factors (run_id, item_id, bias, factors) from stdin;
+
+-- name: copy_item_neighbors
+copy recsys.item_neighbors (run_id, item_id, neighbor_id, score) from stdin;
+
+-- name: index_item_factors
+select recsys.index_item_factors(%(run_id)s);
+
+-- name: finish_run
+update recsys.model_runs
+   set status = 'ready', metrics = %(metrics)s, data = %(data)s,
+       trained_at = now(), duration_s = %(duration_s)s
+ where id = %(run_id)s;
+
+-- name: fail_run
+update recsys.model_runs
+   set status = 'failed', error = %(error)s, duration_s = %(duration_s)s
+ where id = %(run_id)s;
+
+-- name: activate_run
+select id, kind, role from recsys.activate_run(%(run_id)s);
+
+-- name: prune_runs
+select recsys.prune_runs(%(role)s, %(keep)s) as id;
+
+-- name: list_runs
+select id, kind, role, status, active, params, metrics, data, error, started_at, trained_at,
+       duration_s
+  from recsys.model_runs
+ order by id desc
+ limit %(limit)s;
+
+-- name: try_training_lock
+select pg_try_advisory_lock(7303475810) as locked;
+
+-- name: release_training_lock
+select pg_advisory_unlock(7303475810);
+
+-- name: analyze_models
+analyze recsys.user_factors, recsys.item_factors, recsys.item_neighbors;

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from quart import Quart
 
-from app.api import demo, errors, events, health, items, recommend, users, ws
+from app.api import demo, errors, events, health, items, predict, recommend, users, ws
 
 
 def register(app: Quart) -> None:
-    for module in (recommend, events, items, users, health, ws, demo):
+    for module in (recommend, predict, events, items, users, health, ws, demo):
         app.register_blueprint(module.bp)
     errors.register(app)

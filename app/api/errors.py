@@ -74,6 +74,13 @@ def register(app: Quart) -> None:
         message = error.diag.message_primary or "not found"
         return error_response(404, "not_found", message, db_error_field(error))
 
+    @app.errorhandler(pg.ObjectNotInPrerequisiteState)
+    async def not_ready(error: pg.ObjectNotInPrerequisiteState) -> Any:
+        message = error.diag.message_primary or "not ready"
+        if error.diag.message_hint:
+            message += f"; {error.diag.message_hint}"
+        return error_response(409, "not_ready", message, db_error_field(error))
+
     @app.errorhandler(pg.FeatureNotSupported)
     async def not_available(error: pg.FeatureNotSupported) -> Any:
         message = error.diag.message_primary or "not available"

@@ -206,3 +206,17 @@ class History(BaseModel):
 class Health(BaseModel):
     status: Literal["ok"]
     database: Literal["ok"]
+
+
+class PredictArgs(BaseModel):
+    user_id: ExternalId
+    product_id: ExternalId
+
+
+class Prediction(BaseModel):
+    user_id: str
+    product_id: str
+    rating: float = Field(description="clipped to the rating scale of the training data")
+    reason: str = Field(description="the model, or which baseline answered and why")
+    fallback: bool = Field(description="true when the user or the item is unknown to the model")
+    run_id: int = Field(description="the model run (see `recsys models`)")

@@ -27,8 +27,10 @@ def as_models(recs: list[base.Recommendation]) -> list[Recommendation]:
 async def recommend(query_args: RecommendArgs) -> Recommendations:
     """Top-k recommendations for a user (or, for content_based, a product).
 
-    `case` picks the strategy: popular and behavior_based in this version;
-    collaborative, content_based and hybrid answer 501 until they land.
+    `case` picks the strategy: popular, behavior_based and collaborative (the
+    trained models of `recsys train` applied to the user's live history; popular
+    items for a new user, and the reason says so); content_based and hybrid
+    answer 501 until they land.
     Items the user purchased never appear; other items the user interacted
     with are excluded too. `exclude` (comma-separated ids) and `category`
     filter inside the ranking query, so lists stay k long while the catalogue allows.
@@ -45,7 +47,7 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
             501,
             "not_implemented",
             f"case={query_args.case} is not available in this version",
-            {"case": "available: popular, behavior_based"},
+            {"case": "available: popular, behavior_based, collaborative"},
         ) from None
     return Recommendations(
         user_id=query_args.user_id,

@@ -99,6 +99,43 @@ def drop_database(server_url: str, name: str) -> None:
         )
 
 
+def track_functions(server_url: str, dbname: str) -> None:
+    """Make new sessions of `dbname` time the PL/pgSQL functions (needs a superuser)."""
+    try:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL("alter database {} set track_functions = 'pl'").format(
+                    sql.Identifier(dbname)
+                )
+            )
+    except psycopg.Error:
+        pass
+
+
+def function_seconds(url: str) -> dict[str, float]:
+    """Seconds spent in each recsys function by sessions that have ended."""
+    time.sleep(0.5)  # closed backends flush their statistics as they exit
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "select funcname, total_time / 1000 from pg_stat_user_functions"
+            " where schemaname = 'recsys'"
+        ).fetchall()
+    return {str(name): float(seconds) for name, seconds in rows}
+
+
+def banner(server_url: str) -> dict[str, str]:
+    """Print what is measured where; returns the server's settings."""
+    settings = server_settings(server_url)
+    m = machine()
+    print(
+        f"recsys {m['commit']} on {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB,"
+        f" load {m['load_average_1m']}; PostgreSQL {settings['server_version']}"
+        f" fsync={settings['fsync']} synchronous_commit={settings['synchronous_commit']}",
+        flush=True,
+    )
+    return settings
+
+
 def server_settings(url: str) -> dict[str, str]:
     names = ["server_version", "fsync", "synchronous_commit", "shared_buffers", "work_mem"]
     with psycopg.connect(url) as conn:
@@ -272,7 +309,29 @@ def machine() -> dict[str, Any]:
         "cpu_model": _cpu_model(),
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "commit": _commit(),
     }
+
+
+def _commit() -> str:
+    """The checked-out commit, `+dirty` when the tree has changes (read-only git)."""
+    root = Path(__file__).resolve().parents[2]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "app", "sql"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
 
 
 def _cpu_model() -> str:

@@ -21,7 +21,6 @@ import httpx
 import orjson
 import psycopg
 from psycopg.types.json import Jsonb
-from psycopg.types.numeric import Float4
 
 from app.api.events import to_new_event
 from app.api.models import EventBatch
@@ -52,6 +51,8 @@ class Run:
     seconds: float
     latency_ms: dict[str, float]
     stored: int
+    db_seconds: float = math.nan  # inside recsys.ingest_events (pg_stat_user_functions)
+    trigger_seconds: float = math.nan  # inside recsys.on_events_inserted
     error: str | None = None
 
     @property
@@ -73,8 +74,9 @@ def ml100k_workload(data: Path, ratings: bool = True) -> Workload:
     for line in common.ml100k_file(data, "u.data").read_text().splitlines():
         user, item, rating, ts = line.split("\t")
         event: Event = {"user_id": user, "product_id": item, "timestamp": int(ts)}
-        event.update({"event_type": "rating", "value": float(rating)} if ratings else
-                     {"event_type": "view"})
+        event.update(
+            {"event_type": "rating", "value": float(rating)} if ratings else {"event_type": "view"}
+        )
         events.append(event)
     return Workload("ml-100k ratings" if ratings else "ml-100k as views", events, [])
 
@@ -102,19 +104,13 @@ def _when(value: Any) -> datetime | None:
     return value  # type: ignore[no-any-return]
 
 
-def _real(value: float | None) -> Float4 | None:
-    # Sent as float4 to match ingest_events(event_values real[]): a list of Python
-    # floats is dumped as float8[], which the function does not accept.
-    return None if value is None else Float4(value)
-
-
 def sql_params(batch: list[Event]) -> dict[str, list[Any]]:
-    """What app.db.events.insert_events sends for the batch (values as real)."""
+    """What app.db.events.insert_events sends for the batch."""
     return {
         "user_ids": [e["user_id"] for e in batch],
         "product_ids": [e["product_id"] for e in batch],
         "event_types": [e["event_type"] for e in batch],
-        "values": [_real(e.get("value")) for e in batch],
+        "values": [e.get("value") for e in batch],
         "timestamps": [_when(e.get("timestamp")) for e in batch],
         "event_keys": [None] * len(batch),
     }
@@ -123,7 +119,9 @@ def sql_params(batch: list[Event]) -> dict[str, list[Any]]:
 # ------------------------------------------------------------------ runners
 
 
-async def drive(send: Callable[[int], Awaitable[None]], n: int, concurrency: int) -> tuple[float, list[float]]:
+async def drive(
+    send: Callable[[int], Awaitable[None]], n: int, concurrency: int
+) -> tuple[float, list[float]]:
     """Send batches 0..n-1 with `concurrency` workers; wall seconds and per-batch ms."""
     latencies: list[float] = []
     todo = iter(range(n))
@@ -152,7 +150,9 @@ async def over_http(base: str, bodies: list[bytes], concurrency: int) -> tuple[f
         return await drive(send, len(bodies), concurrency)
 
 
-async def over_sql(url: str, params: list[dict[str, list[Any]]], concurrency: int) -> tuple[float, list[float]]:
+async def over_sql(
+    url: str, params: list[dict[str, list[Any]]], concurrency: int
+) -> tuple[float, list[float]]:
     conns = [await psycopg.AsyncConnection.connect(url) for _ in range(concurrency)]
     idle = asyncio.Queue[psycopg.AsyncConnection[Any]]()
     for conn in conns:
@@ -173,6 +173,7 @@ async def over_sql(url: str, params: list[dict[str, list[Any]]], concurrency: in
 
 def prepare_database(server_url: str, workload: Workload) -> str:
     url = common.fresh_database(server_url, DB)
+    common.track_functions(server_url, DB)  # for "where the time goes"
     if workload.items:
         with psycopg.connect(url) as conn:
             conn.execute(queries.get("upsert_items"), {"items": Jsonb(workload.items)})
@@ -185,7 +186,9 @@ def stored_events(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def measure(server_url: str, workload: Workload, path: str, concurrency: int, size: int, workers: int) -> Run:
+def measure(
+    server_url: str, workload: Workload, path: str, concurrency: int, size: int, workers: int
+) -> Run:
     chunks = batches(workload.events, size)
     url = prepare_database(server_url, workload)
     error = None
@@ -200,8 +203,20 @@ def measure(server_url: str, workload: Workload, path: str, concurrency: int, si
     except (RuntimeError, psycopg.Error) as failure:
         notes = getattr(failure, "__notes__", [])
         error, wall, latencies = " / ".join([str(failure).splitlines()[0], *notes]), math.nan, []
-    run = Run(workload.name, path, concurrency, len(workload.events), len(chunks), wall,
-              common.summary(latencies), stored_events(url), error)
+    spent = common.function_seconds(url)
+    run = Run(
+        workload.name,
+        path,
+        concurrency,
+        len(workload.events),
+        len(chunks),
+        wall,
+        common.summary(latencies),
+        stored_events(url),
+        spent.get("ingest_events", math.nan),
+        spent.get("on_events_inserted", math.nan),
+        error,
+    )
     common.drop_database(server_url, DB)
     outcome = f"FAILED: {error}" if error else f"{run.rate:,.0f} events/s"
     print(f"  {run.workload}, {path}, concurrency {concurrency}: {outcome}", flush=True)
@@ -235,31 +250,76 @@ def python_costs(workload: Workload, size: int) -> dict[str, float]:
 def report(runs: list[Run], costs: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
     common.print_table(
         f"ingest throughput, batches of {args.batch} (goal >= {GOAL:,} events/s over HTTP)",
-        ["workload", "path", "conc", "events", "batches", "wall s", "events/s", "p50 ms",
-         "p99 ms", "stored"],
-        [[r.workload, r.path, r.concurrency, r.events, r.batches, r.seconds, r.rate,
-          r.latency_ms["p50"], r.latency_ms["p99"], r.stored] for r in runs],
+        [
+            "workload",
+            "path",
+            "conc",
+            "events",
+            "batches",
+            "wall s",
+            "events/s",
+            "p50 ms",
+            "p99 ms",
+            "stored",
+        ],
+        [
+            [
+                r.workload,
+                r.path,
+                r.concurrency,
+                r.events,
+                r.batches,
+                r.seconds,
+                r.rate,
+                r.latency_ms["p50"],
+                r.latency_ms["p99"],
+                r.stored,
+            ]
+            for r in runs
+        ],
     )
-    rows = []
-    for http in (r for r in runs if r.path == "http"):
-        direct = next((r for r in runs if r.path == "sql" and r.workload == http.workload
-                       and r.concurrency == http.concurrency), None)
-        if direct is None:
-            continue
-        rows.append([http.workload, http.concurrency, http.seconds, direct.seconds,
-                     http.seconds / direct.seconds,
-                     http.latency_ms["p50"] - direct.latency_ms["p50"],
-                     1 - direct.seconds / http.seconds])
     common.print_table(
-        "where the time goes: HTTP vs recsys.ingest_events direct",
-        ["workload", "conc", "http s", "sql s", "http/sql", "overhead ms/batch (p50)",
-         "share of http wall"],
-        rows,
+        "where the time goes: seconds in total (sum over batches; concurrent batches overlap)",
+        [
+            "workload",
+            "path",
+            "conc",
+            "wall s",
+            "in ingest_events s",
+            "of which trigger s",
+            "outside the db s",
+            "wall vs sql path",
+        ],
+        [
+            [
+                r.workload,
+                r.path,
+                r.concurrency,
+                r.seconds,
+                r.db_seconds,
+                r.trigger_seconds,
+                r.seconds - r.db_seconds if r.concurrency == 1 else math.nan,
+                r.seconds / _direct(runs, r).seconds,
+            ]
+            for r in runs
+        ],
     )
     common.print_table(
         f"web layer's Python per batch of {args.batch}, median ms (measured in this process)",
         ["workload", *next(iter(costs.values()), {}).keys(), "total"],
         [[name, *c.values(), sum(c.values())] for name, c in costs.items()],
+    )
+
+
+def _direct(runs: list[Run], run: Run) -> Run:
+    """The sql-path run matching `run` (itself when none)."""
+    return next(
+        (
+            r
+            for r in runs
+            if r.path == "sql" and r.workload == run.workload and r.concurrency == run.concurrency
+        ),
+        run,
     )
 
 
@@ -269,8 +329,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--items", type=int, default=1_000, help="shop catalogue size")
     p.add_argument("--batch", type=int, default=5_000, help="events per POST")
     p.add_argument("--concurrency", default="1,2", help="comma-separated client concurrencies")
-    p.add_argument("--workloads", default="shop,ml100k",
-                   help="comma-separated: shop, ml100k (ratings), ml100k-views (same rows as views)")
+    p.add_argument(
+        "--workloads",
+        default="shop,ml100k",
+        help="comma-separated: shop, ml100k (ratings), ml100k-views (same rows as views)",
+    )
     p.add_argument("--paths", default="http,sql", help="http and/or sql (direct psycopg)")
     p.add_argument("--workers", type=int, default=1, help="recsys serve --workers")
     return p.parse_args(argv)
@@ -281,18 +344,26 @@ def main(argv: list[str] | None = None) -> None:
     loads = workloads(args)
     levels = [int(c) for c in args.concurrency.split(",")]
     with common.postgres() as server_url:
-        settings = common.server_settings(server_url)
-        print(f"PostgreSQL {settings['server_version']} (fsync={settings['fsync']})")
-        runs = [measure(server_url, w, path, c, args.batch, args.workers)
-                for w in loads for c in levels for path in args.paths.split(",")]
+        settings = common.banner(server_url)
+        runs = [
+            measure(server_url, w, path, c, args.batch, args.workers)
+            for w in loads
+            for c in levels
+            for path in args.paths.split(",")
+        ]
     costs = {w.name: python_costs(w, args.batch) for w in loads}
     report(runs, costs, args)
-    common.write_json(args.json, {
-        "benchmark": "http_ingest", "machine": common.machine(), "postgres": settings,
-        "args": {k: str(v) for k, v in vars(args).items()},
-        "runs": [{**asdict(r), "events_per_s": r.rate} for r in runs],
-        "python_ms_per_batch": costs,
-    })
+    common.write_json(
+        args.json,
+        {
+            "benchmark": "http_ingest",
+            "machine": common.machine(),
+            "postgres": settings,
+            "args": {k: str(v) for k, v in vars(args).items()},
+            "runs": [{**asdict(r), "events_per_s": r.rate} for r in runs],
+            "python_ms_per_batch": costs,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from app.cli.common import database, settings
 from app.cli.db import db
 from app.cli.demo import demo
 from app.cli.imports import import_group
+from app.cli.models import models, train
 
 
 @click.group()
@@ -39,3 +40,5 @@ def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) ->
 main.add_command(db)
 main.add_command(import_group)
 main.add_command(demo)
+main.add_command(train)
+main.add_command(models)

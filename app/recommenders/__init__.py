@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.db.pool import Connection
-from app.recommenders import behavior, popular
+from app.recommenders import behavior, collaborative, popular
 from app.recommenders.base import NotAvailable, Query, Recommendation
 
 Strategy = Callable[[Connection, Query], Awaitable[list[Recommendation]]]
@@ -14,6 +14,7 @@ CASES = ("collaborative", "content_based", "hybrid", "behavior_based", "popular"
 STRATEGIES: dict[str, Strategy] = {
     "popular": popular.recommend,
     "behavior_based": behavior.recommend,
+    "collaborative": collaborative.recommend,
 }
 
 

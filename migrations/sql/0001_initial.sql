@@ -195,7 +195,13 @@ end;
 -- statement), then wakes the listeners with one small NOTIFY per user.
 create function recsys.on_events_inserted()
 returns trigger
-language plpgsql as $$
+language plpgsql
+-- A bulk batch aggregates millions of pair increments: a hash join and an
+-- in-memory hash aggregate beat a merge join and 20 spilled batches (measured
+-- on ml-100k: the pair step fell by a third). Small batches use little of it.
+set enable_mergejoin = off
+set work_mem = '128MB'
+as $$
 declare
     cfg recsys.settings;
 begin

@@ -96,7 +96,6 @@ async def test_unknown_case_is_400(client):
 
 async def test_strategies_not_yet_available_are_501(client, conn):
     for params in (
-        {"case": "collaborative", "user_id": "u1"},
         {"case": "hybrid", "user_id": "u1"},
         {"case": "hybrid", "user_id": "u1", "method": "switching"},
         {"case": "content_based", "user_id": "u1"},
@@ -106,6 +105,22 @@ async def test_strategies_not_yet_available_are_501(client, conn):
         assert error["code"] == "not_implemented", params
         assert "case" in fields_of(error), params
     assert all(n == 0 for n in counts(conn).values())
+
+
+async def test_collaborative_answers_even_before_any_training(client):
+    # No model yet: popular items for a new user, and the reason says so.
+    await ranked_catalogue(client, n=3)
+    body = await get_json(client, "/recommend", case="collaborative", user_id="u1", k=3)
+    assert body["case"] == "collaborative"
+    assert ids(body["recommendations"]) == ["p00", "p01", "p02"]
+    assert all("(new user)" in r["reason"] for r in body["recommendations"])
+
+
+async def test_collaborative_needs_user_id(client):
+    error = await error_of(
+        await client.get("/recommend", query_string={"case": "collaborative"}), 400
+    )
+    assert "user_id" in fields_of(error), error
 
 
 async def test_content_based_without_user_or_product_is_400(client):

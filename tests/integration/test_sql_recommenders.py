@@ -375,8 +375,19 @@ def test_invalid_requests_raise(conn, query, error):
         call(conn, query)
 
 
+def test_recommend_dispatches_collaborative(conn):
+    ingest(conn, views("u1", "a", "b") + views("u2", "a"))
+    # No trained model: popular items, the reason saying why.
+    recs = call(conn, "recsys.recommend('u2', 5, 'collaborative')")
+    assert ids(recs) == ["b"]
+    assert recs[0][2] == "popular (not enough history)"
+    assert call(conn, "recsys.recommend('u2', 5, 'collaborative')") == call(
+        conn, "recsys.collaborative('u2', 5)"
+    )
+
+
 def test_recommend_error_sqlstates(conn):
-    for query, state in [("'hybrid'", "0A000"), ("'magic'", "22023")]:
+    for query, state in [("'hybrid'", "0A000"), ("'content_based'", "0A000"), ("'magic'", "22023")]:
         with pytest.raises(psycopg.Error) as info:
             call(conn, f"recsys.recommend('u', 5, {query})")
         assert info.value.sqlstate == state

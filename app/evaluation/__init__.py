@@ -1,0 +1,1 @@
+"""Offline evaluation: splits and metrics shared by training and the benchmarks."""

@@ -1,0 +1,1 @@
+"""Offline models: read tables -> fit -> write tables (never the web layer)."""
