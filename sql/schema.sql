@@ -534,7 +534,11 @@ create function recsys.behavior_based(
     category text default null, include_seen boolean default false, measure text default null
 )
 returns table (product_id text, score double precision, reason text)
-language plpgsql stable as $$
+language plpgsql stable
+-- Custom plans: `measure` folds to one branch of recsys.similarity; the generic
+-- plan keeps the whole CASE per neighbour row.
+set plan_cache_mode = force_custom_plan
+as $$
 declare
     cfg recsys.settings := (select s from recsys.settings s);
     uid bigint := (select id from recsys.users where external_id = for_user);
@@ -550,17 +554,20 @@ begin
     end if;
 
     for row in
-        with recent as (
-            select x.item_id,
-                   ln(1 + greatest(x.score, 0)) * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1) as w
+        with recent as materialized (
+            select x.item_id, s.users,
+                   ln(1 + greatest(x.score, 0))
+                   * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1) as w
               from recsys.interactions x
+              join recsys.item_stats s on s.item_id = x.item_id
              where x.user_id = uid
              order by x.last_ts desc, x.seq desc
              limit cfg.recent_items
         ),
-        neighbours as (
+        neighbours as materialized (
             -- LATERAL: a few index probes per source item, never a scan of all pairs.
-            select nb.item_id, r.item_id as source, r.w, nb.users
+            -- Materialized, so item_stats is hashed once, not once per source item.
+            select nb.item_id, r.w, r.users as source_users, nb.users
               from recent r
              cross join lateral (
                    select p.item_b as item_id, p.users
@@ -570,31 +577,40 @@ begin
                      from recsys.item_pairs p where p.item_b = r.item_id
              ) nb
         ),
-        contributions as (
-            select nb.item_id, nb.source,
-                   nb.w * recsys.similarity(measure, nb.users, sa.users, sb.users, n_users) as c
-              from neighbours nb
-              join recsys.item_stats sa on sa.item_id = nb.source
-              join recsys.item_stats sb on sb.item_id = nb.item_id
-        ),
         scored as (
-            select c.item_id, sum(c.c) as score, (array_agg(c.source order by c.c desc))[1] as source
-              from contributions c
-             group by c.item_id
+            select nb.item_id, sb.users,
+                   sum(nb.w * recsys.similarity(measure, nb.users, nb.source_users, sb.users,
+                                                n_users)) as score
+              from neighbours nb
+              join recsys.item_stats sb on sb.item_id = nb.item_id
+             group by nb.item_id, sb.users
+        ),
+        top as (
+            select i.id, i.external_id, sc.score, sc.users
+              from scored sc
+              join recsys.items i on i.id = sc.item_id
+             where sc.score > 0
+               and i.available
+               and (category is null or i.categories @> array[category])
+               and not (i.external_id = any(exclude))
+               and not exists (select 1 from recsys.interactions x
+                                where x.user_id = uid and x.item_id = i.id
+                                  and (not include_seen or x.purchases > 0))
+             order by sc.score desc, i.id
+             limit k
         )
-        select i.external_id, sc.score, 'often together with ' || coalesce(src.title, src.external_id) as why
-          from scored sc
-          join recsys.items i on i.id = sc.item_id
-          join recsys.items src on src.id = sc.source
-         where sc.score > 0
-           and i.available
-           and (category is null or i.categories @> array[category])
-           and not (i.external_id = any(exclude))
-           and not exists (select 1 from recsys.interactions x
-                            where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
-         order by sc.score desc, i.id
-         limit k
+        -- The reason names the source that contributed most, found for the k winners only.
+        select t.external_id, t.score, 'often together with ' || (
+                   select coalesce(src.title, src.external_id)
+                     from recent r
+                     join recsys.item_pairs p
+                       on p.item_a = least(r.item_id, t.id) and p.item_b = greatest(r.item_id, t.id)
+                     join recsys.items src on src.id = r.item_id
+                    order by r.w * recsys.similarity(measure, p.users, r.users, t.users, n_users)
+                             desc
+                    limit 1) as why
+          from top t
+         order by t.score desc, t.id
     loop
         product_id := row.external_id;
         score := row.score;
