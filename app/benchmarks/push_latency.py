@@ -3,7 +3,9 @@
 For each socket count N, N WebSockets each register their own user of a demo
 shop; then events are posted one at a time for random watched users and the
 time to that user's push is measured. A second phase posts events from
---posters concurrent clients for --seconds and counts pushes per second.
+--posters concurrent clients for --seconds and counts pushes per second; a third
+writes events straight through SQL (batches of 50 users), so the server process
+does nothing but pushes, and counts the pushes per second it sustains.
 
     python -m app.benchmarks.push_latency --sockets 1,100,1000
 """
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import psycopg
 import websockets
 
 from app.benchmarks import common
@@ -103,8 +106,30 @@ async def throughput(
     return sent / (elapsed - 0.5), pushes / elapsed
 
 
+INGEST = "select recsys.ingest_events(%s::text[], %s::text[], %s::text[])"
+
+
+async def push_capacity(
+    url: str, watchers: list[Watcher], seconds: float, rng: random.Random
+) -> float:
+    """Pushes/s the server sustains when events arrive straight through SQL (no
+    HTTP in the server process): batches of 50 events for distinct watched users."""
+    for w in watchers:
+        while not w.frames.empty():
+            w.frames.get_nowait()
+    start = time.perf_counter()
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+        while time.perf_counter() - start < seconds:
+            users = [w.user_id for w in rng.sample(watchers, min(50, len(watchers)))]
+            items = [f"item-{rng.randrange(1, ITEMS + 1)}" for _ in users]
+            await conn.execute(INGEST, (users, items, ["view"] * len(users)))
+            await asyncio.sleep(0.05)
+    await asyncio.sleep(1.0)  # drain the last pushes
+    return sum(w.frames.qsize() for w in watchers) / (time.perf_counter() - start)
+
+
 async def run_one(
-    base: str, sockets: int, samples: int, seconds: float, posters: int
+    base: str, url: str, sockets: int, samples: int, seconds: float, posters: int
 ) -> dict[str, Any]:
     rng = random.Random(sockets)
     ws_url = base.replace("http://", "ws://") + "/ws"
@@ -117,6 +142,7 @@ async def run_one(
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as http:
         lat = await latencies(http, watchers, samples, rng)
         events_s, pushes_s = await throughput(http, watchers, seconds, posters, rng)
+    sql_pushes_s = await push_capacity(url, watchers, seconds, rng)
     for task in readers:
         task.cancel()
     await asyncio.gather(*(w.ws.close() for w in watchers), return_exceptions=True)
@@ -124,6 +150,7 @@ async def run_one(
         "sockets": sockets,
         **common.summary(lat),
         "events_per_s": events_s,
+        "pushes_per_s_sql_writer": sql_pushes_s,
         "pushes_per_s": pushes_s,
     }
 
@@ -143,9 +170,18 @@ def main() -> None:
             load.load(url, shop.generate(max(args.users, n), ITEMS, 10, seed=1))
             with common.served_app(url) as base:
                 results.append(
-                    asyncio.run(run_one(base, n, args.samples, args.seconds, args.posters))
+                    asyncio.run(run_one(base, url, n, args.samples, args.seconds, args.posters))
                 )
-    headers = ["sockets", "p50 ms", "p95 ms", "p99 ms", "mean ms", "events/s", "pushes/s"]
+    headers = [
+        "sockets",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "mean ms",
+        "HTTP events/s",
+        "pushes/s",
+        "pushes/s (SQL writer)",
+    ]
     rows = [
         [
             r["sockets"],
@@ -155,6 +191,7 @@ def main() -> None:
             r["mean"],
             r["events_per_s"],
             r["pushes_per_s"],
+            r["pushes_per_s_sql_writer"],
         ]
         for r in results
     ]
