@@ -157,3 +157,78 @@ select pg_advisory_unlock(7303475810);
 
 -- name: analyze_models
 analyze recsys.user_factors, recsys.item_factors, recsys.item_neighbors;
+
+-- name: content_based
+select product_id, score, reason
+  from recsys.content_based(%(user_id)s, %(k)s, %(exclude)s, %(category)s,
+                            product => %(product_id)s, attributes => %(attributes)s);
+
+-- name: hybrid
+select product_id, score, reason
+  from recsys.hybrid(%(user_id)s, %(k)s, %(exclude)s, %(category)s, method => %(method)s);
+
+-- name: training_items
+select id, title, description, categories, attributes
+  from recsys.items
+ order by id
+   for no key update;
+
+-- name: insert_content_encoder
+insert into recsys.content_encoders (run_id, config, terms, idf, components)
+values (%(run_id)s, %(config)s, %(terms)s, %(idf)s::real[], %(components)s::real[]);
+
+-- name: index_item_embeddings
+select recsys.index_item_embeddings(%(dims)s);
+
+-- name: create_embedding_staging
+create temp table staged_embeddings (item_id bigint primary key, embedding vector)
+    on commit drop;
+
+-- name: copy_embedding_staging
+copy staged_embeddings (item_id, embedding) from stdin;
+
+-- name: apply_staged_embeddings
+update recsys.items i
+   set embedding = s.embedding
+  from recsys.items x
+  left join staged_embeddings s on s.item_id = x.id
+ where i.id = x.id
+   and i.embedding is distinct from s.embedding;
+
+-- name: active_content_encoder
+select r.id as run_id, e.config, e.terms, e.idf, e.components
+  from recsys.model_runs r
+  join recsys.content_encoders e on e.run_id = r.id
+ where r.role = 'content' and r.active;
+
+-- name: active_content_run
+select id as run_id from recsys.model_runs where role = 'content' and active;
+
+-- name: item_texts
+select id, title, description, categories, attributes
+  from recsys.items
+ where external_id = any(%(product_ids)s::text[])
+ order by id;
+
+-- name: set_embeddings
+-- Only while the run that computed them is active: a concurrent retraining
+-- (new vectors, maybe a new length) wins, and never meets a vector of the old one.
+update recsys.items i
+   set embedding = x.embedding::vector
+  from unnest(%(ids)s::bigint[], %(embeddings)s::text[]) as x(id, embedding)
+ where i.id = x.id
+   and (select r.id from recsys.model_runs r where r.role = 'content' and r.active) = %(run_id)s;
+
+-- name: training_embeddings
+select id as item_id, embedding::real[] as embedding
+  from recsys.items
+ where embedding is not null;
+
+-- name: set_run_params
+update recsys.model_runs set params = %(params)s where id = %(run_id)s;
+
+-- name: embedding_index_exists
+select to_regclass('recsys.items_embedding_hnsw_' || %(dims)s::integer) is not null;
+
+-- name: default_hybrid_weights
+select recsys.default_hybrid_weights();

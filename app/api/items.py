@@ -16,13 +16,14 @@ from app.api.models import (
     ItemList,
     ItemListArgs,
     ItemsUpserted,
-    ListArgs,
     Recommendations,
+    SimilarArgs,
     split_ids,
 )
 from app.api.recommend import as_models
+from app.db import embeddings as db_embeddings
 from app.db import items as db_items
-from app.recommenders import behavior
+from app.recommenders import behavior, content
 from app.recommenders.base import Query
 
 bp = Blueprint("items", __name__)
@@ -43,6 +44,7 @@ async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
         )
     async with deps.connection() as conn:
         [row] = await db_items.upsert_items(conn, [{"product_id": product_id, **data.model_dump()}])
+        await db_embeddings.embed_items(conn, [product_id])
         item = await db_items.select_item(conn, product_id)
     assert item is not None
     return item, 201 if row["created"] else 200
@@ -65,6 +67,7 @@ async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
         )
     async with deps.connection() as conn:
         rows = await db_items.upsert_items(conn, [item.model_dump() for item in data.items])
+        await db_embeddings.embed_items(conn, ids)
     created = sum(1 for row in rows if row["created"])
     return ItemsUpserted(created=created, updated=len(rows) - created), 201
 
@@ -95,10 +98,12 @@ async def get_item(product_id: str) -> dict[str, Any]:
 
 
 @bp.get("/items/<path:product_id>/similar")
-@validate_querystring(ListArgs)
+@validate_querystring(SimilarArgs)
 @validate_response(Recommendations)
-async def similar(product_id: str, query_args: ListArgs) -> Recommendations:
-    """Items most often chosen by the same users, normalised by popularity."""
+async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
+    """Items most often chosen by the same users, normalised by popularity
+    (`by=cooccurrence`, the default), or nearest by content embedding
+    (`by=content`; popular items, saying why, when the item has no text)."""
     query = Query(
         product_id=product_id,
         k=query_args.k,
@@ -106,5 +111,8 @@ async def similar(product_id: str, query_args: ListArgs) -> Recommendations:
         category=query_args.category,
     )
     async with deps.connection() as conn:
-        recs = await behavior.similar_items(conn, query)
+        if query_args.by == "content":
+            recs = await content.recommend(conn, query)
+        else:
+            recs = await behavior.similar_items(conn, query)
     return Recommendations(product_id=product_id, case="similar", recommendations=as_models(recs))

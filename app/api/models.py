@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,18 @@ def _to_text(value: Any) -> Any:
         return str(value)
     if isinstance(value, str):
         return value.strip()
+    return value
+
+
+def _json_object(value: Any) -> Any:
+    # A query string carries JSON as text.
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError("must be a JSON object") from None
+    if value is not None and not isinstance(value, dict):
+        raise ValueError("must be a JSON object")
     return value
 
 
@@ -83,6 +96,11 @@ class RecommendArgs(BaseModel):
     k: int = Field(10, ge=1, le=100)
     exclude: str | None = Field(None, description="comma-separated product ids")
     category: str | None = Field(None, min_length=1, max_length=256)
+    attributes: Annotated[dict[str, Any] | None, BeforeValidator(_json_object)] = Field(
+        None,
+        description="content_based: only items whose attributes contain this JSON object,"
+        ' e.g. {"color": "red"}',
+    )
 
     def missing(self) -> str | None:
         """The id this case needs but the query lacks, if any."""
@@ -98,6 +116,8 @@ class RecommendArgs(BaseModel):
             k=self.k,
             exclude=split_ids(self.exclude),
             category=self.category,
+            method=self.method,
+            attributes=self.attributes,
         )
 
 
@@ -118,10 +138,18 @@ class ListArgs(BaseModel):
     category: str | None = Field(None, min_length=1, max_length=256)
 
 
+class SimilarArgs(ListArgs):
+    by: Literal["cooccurrence", "content"] = Field(
+        "cooccurrence",
+        description="cooccurrence: chosen by the same users; content: nearest content embeddings",
+    )
+
+
 class Recommendations(BaseModel):
     user_id: str | None = None
     product_id: str | None = None
     case: str
+    method: str | None = Field(None, description="hybrid: adaptive or switching")
     recommendations: list[Recommendation]
 
 

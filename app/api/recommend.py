@@ -27,10 +27,14 @@ def as_models(recs: list[base.Recommendation]) -> list[Recommendation]:
 async def recommend(query_args: RecommendArgs) -> Recommendations:
     """Top-k recommendations for a user (or, for content_based, a product).
 
-    `case` picks the strategy: popular, behavior_based and collaborative (the
-    trained models of `recsys train` applied to the user's live history; popular
-    items for a new user, and the reason says so); content_based and hybrid
-    answer 501 until they land.
+    `case` picks the strategy: popular, behavior_based (the default),
+    collaborative (the trained models of `recsys train` applied to the user's
+    live history), content_based (nearest items by content embedding to
+    `product_id`, or to the user's recent items; `attributes` filters), and
+    hybrid: `method=adaptive` (default) blends every strategy with weights fitted
+    per history length, `method=switching` uses the strongest strategy the
+    user's history supports and each reason starts with its name. New users get
+    popular items, and the reason says so.
     Items the user purchased never appear; other items the user interacted
     with are excluded too. `exclude` (comma-separated ids) and `category`
     filter inside the ranking query, so lists stay k long while the catalogue allows.
@@ -53,6 +57,7 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
         user_id=query_args.user_id,
         product_id=query_args.product_id,
         case=query_args.case,
+        method=(query_args.method or "adaptive") if query_args.case == "hybrid" else None,
         recommendations=as_models(recs),
     )
 

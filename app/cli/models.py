@@ -9,7 +9,7 @@ import psycopg
 
 from app.cli.common import Failure, database
 
-CHOICES = ["all", "svd", "svdpp", "ease", "item_knn"]
+CHOICES = ["all", "svd", "svdpp", "ease", "item_knn", "content", "semantic", "hybrid"]
 
 
 @click.command()
@@ -20,8 +20,9 @@ CHOICES = ["all", "svd", "svdpp", "ease", "item_knn"]
     multiple=True,
     default=["all"],
     show_default=True,
-    help="Model to train (repeatable). all: svd where ratings exist, plus ease (item_knn"
-    " beyond 20 000 items).",
+    help="Model to train (repeatable). all: svd where ratings exist, ease (item_knn"
+    " beyond 20 000 items), content where items have text, then hybrid (blend weights)."
+    " semantic: sentence-transformers embeddings (the [semantic] extra).",
 )
 @click.option("--no-validate", is_flag=True, help="Skip the validation split (faster).")
 @click.option("--keep", default=3, show_default=True, help="Inactive runs kept per role.")
@@ -71,7 +72,7 @@ def models(ctx: click.Context) -> None:
 
 def serving_order(active: list[dict[str, Any]]) -> str | None:
     """Which model recsys.collaborative tries first, and why (the rule in the SQL)."""
-    by_role = {r["role"]: r for r in active}
+    by_role = {r["role"]: r for r in active if r["role"] in ("explicit", "implicit")}
     if len(by_role) < 2:
         return None
     ndcg = {role: r["metrics"].get("ndcg_at_10") for role, r in by_role.items()}

@@ -24,6 +24,7 @@ def import_items(url: str, path: Path, fmt: FileFormat, progress: bool | None = 
     """Create or replace every item in the file; returns how many."""
     total = reader.count_rows(path, fmt)
     done = 0
+    imported: list[str] = []
     with (
         psycopg.connect(url) as conn,
         tqdm(
@@ -33,8 +34,13 @@ def import_items(url: str, path: Path, fmt: FileFormat, progress: bool | None = 
         for chunk in reader.chunks(path, fmt):
             for batch in _batches(list(to_items(chunk, fmt))):
                 conn.execute(queries.get("upsert_items"), {"items": Jsonb(batch)})
+                imported += [item["product_id"] for item in batch]
                 done += len(batch)
                 bar.update(len(batch))
+        # Same transaction: imported items are embedded when a content run is active.
+        from app.training import embeddings  # scikit-learn: only when importing items
+
+        embeddings.embed(conn, imported)
         conn.commit()
     return done
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.db.pool import Connection
-from app.recommenders import behavior, collaborative, popular
+from app.recommenders import behavior, collaborative, content, hybrid, popular
 from app.recommenders.base import NotAvailable, Query, Recommendation
 
 Strategy = Callable[[Connection, Query], Awaitable[list[Recommendation]]]
@@ -15,6 +15,8 @@ STRATEGIES: dict[str, Strategy] = {
     "popular": popular.recommend,
     "behavior_based": behavior.recommend,
     "collaborative": collaborative.recommend,
+    "content_based": content.recommend,
+    "hybrid": hybrid.recommend,
 }
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from psycopg.types.json import Jsonb
+
 from app.db import queries
 from app.db.pool import Connection
 from app.recommenders.base import Query, Recommendation
@@ -14,6 +16,8 @@ async def run(conn: Connection, name: str, query: Query) -> list[Recommendation]
         "k": query.k,
         "exclude": query.exclude,
         "category": query.category,
+        "method": query.method or "adaptive",
+        "attributes": None if query.attributes is None else Jsonb(query.attributes),
     }
     cur = await conn.execute(queries.get(name), params)
     return [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -14,6 +15,8 @@ class Query:
     k: int = 10
     exclude: list[str] = field(default_factory=list)
     category: str | None = None
+    method: str | None = None  # hybrid: adaptive (default) or switching
+    attributes: dict[str, Any] | None = None  # content_based: items whose attributes contain these
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ import pandas as pd
 import psycopg
 from tqdm import tqdm
 
-from app.training import data, store, validation
+from app.training import content_runs, data, store, validation
 from app.training.neighbors import EASE, EASE_MAX_ITEMS, ItemKNN
 from app.training.surprise_models import DEFAULTS, MatrixFactorization
 
@@ -20,12 +20,13 @@ log = logging.getLogger(__name__)
 
 EXPLICIT = ("svd", "svdpp")
 IMPLICIT = ("ease", "item_knn")
-MODELS = (*EXPLICIT, *IMPLICIT)
+CONTENT = content_runs.CONTENT
+HYBRID = content_runs.HYBRID
+MODELS = (*EXPLICIT, *IMPLICIT, *CONTENT, HYBRID)
 KEEP_RUNS = 3
 
 
-class NoData(Exception):
-    """The tables hold nothing this model can learn from."""
+NoData = content_runs.NoData
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,15 @@ class Outcome:
 
 
 def role_of(kind: str) -> str:
+    if kind in CONTENT or kind == HYBRID:
+        return content_runs.role_of(kind)
     return "explicit" if kind in EXPLICIT else "implicit"
 
 
 def default_params(kind: str, options: Options) -> dict[str, Any]:
     given = options.params.get(kind, {})
+    if kind in CONTENT or kind == HYBRID:
+        return content_runs.default_params(kind, options.random_state, given)
     if kind in EXPLICIT:
         return {**DEFAULTS[kind], "random_state": options.random_state, **given}
     # ln(1 + weighted score): a purchase counts more than a view, with diminishing
@@ -101,6 +106,12 @@ def train_one(url: str, kind: str, options: Options, step: Callable[[str], None]
     """One run: fails as a 'failed' row, leaving the active run as it was."""
     role, params = role_of(kind), default_params(kind, options)
     step(f"{kind}: reading")
+    if kind in CONTENT or kind == HYBRID:
+        inputs = content_runs.read(url, kind)
+        run_id, took, metrics, size = content_runs.train(
+            url, kind, role, params, inputs, options.keep, step
+        )
+        return Outcome(run_id, kind, role, took, metrics, size)
     frame = read_frame(url, kind)
     with psycopg.connect(url) as conn:
         run_id = store.create_run(conn, kind, role, params)
@@ -153,14 +164,18 @@ def implicit_kind(url: str) -> str:
 
 
 def plan(url: str, models: Sequence[str]) -> list[str]:
-    """`all`: SVD where ratings exist, and EASE (item_knn beyond EASE_MAX_ITEMS items)."""
+    """`all`: SVD where ratings exist, EASE (item_knn beyond EASE_MAX_ITEMS items),
+    content where items have text, then the hybrid weights (last: they read the others)."""
     named = [m for m in dict.fromkeys(models) if m != "all"]
     if "all" not in models:
         return named
     with psycopg.connect(url) as conn:
         has_ratings = not data.ratings(conn).empty
+        has_text = content_runs.has_text(conn)
     defaults = (["svd"] if has_ratings else []) + [implicit_kind(url)]
-    return [*defaults, *(m for m in named if m not in defaults)]
+    defaults += (["content"] if has_text else []) + [HYBRID]
+    rest = [m for m in named if m not in defaults]
+    return [m for m in defaults if m != HYBRID] + rest + [HYBRID]
 
 
 def train(

@@ -94,17 +94,25 @@ async def test_unknown_case_is_400(client):
         assert "case" in fields_of(error), (case, error)
 
 
-async def test_strategies_not_yet_available_are_501(client, conn):
+async def test_hybrid_and_content_based_answer_a_new_user_with_popular_items(client, conn):
+    products = await ranked_catalogue(client, n=4)
     for params in (
         {"case": "hybrid", "user_id": "u1"},
         {"case": "hybrid", "user_id": "u1", "method": "switching"},
         {"case": "content_based", "user_id": "u1"},
-        {"case": "content_based", "product_id": "p1"},
     ):
-        error = await error_of(await client.get("/recommend", query_string=params), 501)
-        assert error["code"] == "not_implemented", params
-        assert "case" in fields_of(error), params
-    assert all(n == 0 for n in counts(conn).values())
+        body = await get_json(client, "/recommend", k=3, **params)
+        assert ids(body["recommendations"]) == products[:3], params
+        assert all("popular" in r["reason"] for r in body["recommendations"]), params
+    body = await get_json(client, "/recommend", case="hybrid", user_id="u1")
+    assert body["method"] == "adaptive"
+    before = counts(conn)
+    error = await error_of(
+        await client.get("/recommend", query_string={"case": "content_based", "product_id": "p9"}),
+        404,
+    )
+    assert "product_id" in fields_of(error)
+    assert counts(conn) == before
 
 
 async def test_collaborative_answers_even_before_any_training(client):

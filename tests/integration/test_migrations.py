@@ -103,7 +103,7 @@ def test_upgrade_twice_is_a_no_op(scratch, template_url):
     assert signature(url) == first == signature(template_url)
     with psycopg.connect(url) as conn:
         assert conn.execute("select version_num from recsys.alembic_version").fetchall() == [
-            ("0002_models",)
+            ("0003_content_hybrid",)
         ]
 
 

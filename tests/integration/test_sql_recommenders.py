@@ -359,8 +359,11 @@ def test_recommend_dispatches_popular_and_behavior_based(conn):
 @pytest.mark.parametrize(
     ("query", "error"),
     [
-        ("recsys.recommend('u', 5, 'hybrid')", errors.FeatureNotSupported),
-        ("recsys.recommend('u', 5)", errors.FeatureNotSupported),
+        ("recsys.recommend('u', 5, 'hybrid', method => 'best')", errors.InvalidParameterValue),
+        ("recsys.recommend('u', 0)", errors.InvalidParameterValue),
+        ("recsys.recommend('u', 0, 'hybrid', method => 'switching')", errors.InvalidParameterValue),
+        ("recsys.recommend('u', 0, 'content_based')", errors.InvalidParameterValue),
+        ("recsys.content_based(null, 5, product => 'nope')", errors.NoDataFound),
         ("recsys.recommend('u', 5, 'magic')", errors.InvalidParameterValue),
         ("recsys.recommend('u', 0, 'popular')", errors.InvalidParameterValue),
         ("recsys.recommend('u', 0, 'behavior_based')", errors.InvalidParameterValue),
@@ -387,9 +390,13 @@ def test_recommend_dispatches_collaborative(conn):
 
 
 def test_recommend_error_sqlstates(conn):
-    for query, state in [("'hybrid'", "0A000"), ("'content_based'", "0A000"), ("'magic'", "22023")]:
+    for query, state in [
+        ("'hybrid', method => 'magic'", "22023"),
+        ("'content_based', product => 'nope'", "P0002"),
+        ("'magic'", "22023"),
+    ]:
         with pytest.raises(psycopg.Error) as info:
-            call(conn, f"recsys.recommend('u', 5, {query})")
+            call(conn, f"recsys.recommend(null, 5, {query})")
         assert info.value.sqlstate == state
         conn.rollback()
 

@@ -35,7 +35,11 @@ def collaborative(conn, user: str, k: int = 5) -> list[tuple[str, float, str]]:
 def test_train_all_writes_and_activates_both_roles(conn, db_url):
     load(conn, taste_ratings())
     outcomes = runner.train(db_url, ["all"], FAST)
-    assert [(o.kind, o.role) for o in outcomes] == [("svd", "explicit"), ("ease", "implicit")]
+    assert [(o.kind, o.role) for o in outcomes] == [
+        ("svd", "explicit"),
+        ("ease", "implicit"),
+        ("hybrid", "hybrid"),  # no item has text: no content run
+    ]
     assert active(conn) == {o.role: o.run_id for o in outcomes}
     run = conn.execute("select * from recsys.model_runs where kind = 'svd'").fetchone()
     svd = outcomes[0]
@@ -136,7 +140,7 @@ def test_training_without_data_says_so(db_url):
 
 def test_ratings_are_not_required_for_the_implicit_model(conn, db_url):
     load(conn, views_of_groups())
-    assert [o.kind for o in runner.train(db_url, ["all"], FAST)] == ["ease"]
+    assert [o.kind for o in runner.train(db_url, ["all"], FAST)] == ["ease", "hybrid"]
     ingest(conn, [("u0", "a1", "view", None, None)])
 
 

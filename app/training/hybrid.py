@@ -1,0 +1,208 @@
+"""Adaptive hybrid: blend weights per history-length bucket, fitted on a validation split.
+
+recsys.adaptive blends four candidate lists (collaborative = the implicit model's
+neighbours, behaviour-based co-occurrence, content centroid, popular), each
+divided by its best score, with the weights of the user's bucket (0, 1-4, 5-19,
+20+ interactions). Here the same scores are computed with numpy on each user's
+earliest 80%, with the history cut to a length typical of the bucket, and a
+grid over the weight simplex picks the weights that rank the held-out 20% best
+(NDCG@10). The weights go to the run's params; nothing else is stored.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+from app.evaluation import split
+from app.training import data
+from app.training.neighbors import EASE
+
+SOURCES = ("collaborative", "behavior_based", "content_based", "popular")
+# Bucket -> history length simulated for its validation users (None: all of it),
+# and the least training history a user needs to stand for the bucket.
+BUCKETS: dict[str, tuple[int | None, int]] = {"1-4": (3, 3), "5-19": (10, 10), "20+": (None, 20)}
+ONLY_POPULAR = {"collaborative": 0.0, "behavior_based": 0.0, "content_based": 0.0, "popular": 1.0}
+HOLDOUT, K, RECENT, DECAY = 0.2, 10, 20, 0.9
+HALF_LIFE_S = 14 * 86_400.0  # recsys.settings.popularity_half_life
+
+
+def simplex(step: float) -> list[dict[str, float]]:
+    """Every weight vector over SOURCES on a grid of `step`, summing to 1."""
+    n = round(1 / step)
+    grid = []
+    for parts in itertools.product(range(n + 1), repeat=len(SOURCES) - 1):
+        if sum(parts) <= n:
+            weights = [*parts, n - sum(parts)]
+            grid.append({s: w / n for s, w in zip(SOURCES, weights, strict=True)})
+    return grid
+
+
+def ndcg_at_k(scores: np.ndarray, relevant: sparse.csr_matrix, k: int = K) -> float:
+    """Mean binary NDCG@k of score rows against relevant rows (users with any)."""
+    top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
+    top = np.take_along_axis(top, order, axis=1)
+    rows = np.arange(scores.shape[0])[:, None]
+    hits = np.asarray(relevant[rows, top].todense()) > 0
+    discounts = 1 / np.log2(np.arange(2, k + 2))
+    n_relevant = np.minimum(np.asarray(relevant.sum(axis=1)).ravel(), k).astype(int)
+    ideal = np.cumsum(discounts)[np.maximum(n_relevant - 1, 0)]
+    keep = n_relevant > 0
+    return float(np.mean((hits @ discounts)[keep] / ideal[keep])) if keep.any() else 0.0
+
+
+def keep_top(scores: np.ndarray, n: int) -> np.ndarray:
+    """Each row's n best positive scores divided by the row's best; zeros elsewhere
+    (what recsys.adaptive does with each strategy's candidate list)."""
+    out = np.zeros_like(scores)
+    n = min(n, scores.shape[1])
+    top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+    values = np.take_along_axis(scores, top, axis=1)
+    np.put_along_axis(out, top, np.maximum(values, 0), axis=1)
+    best = out.max(axis=1, keepdims=True)
+    result: np.ndarray = np.divide(out, best, out=np.zeros_like(out), where=best > 0)
+    return result
+
+
+@dataclass
+class Signals:
+    """What every strategy needs, learned from the training part."""
+
+    index: data.Index
+    ease: sparse.csr_matrix
+    cooccurrence: sparse.csr_matrix
+    embeddings: np.ndarray  # items x dims on the index, zero rows for none
+    popularity: np.ndarray
+
+    @classmethod
+    def learn(cls, train: pd.DataFrame, embeddings: dict[int, np.ndarray], ease: EASE) -> Signals:
+        model = ease.fit(train).model
+        assert model is not None
+        index = model.index
+        binary = data.matrix(train, index, "binary")
+        counts = (binary.T @ binary).tocsr().astype(np.float64)
+        n = counts.diagonal().copy()
+        counts.setdiag(0)
+        counts.eliminate_zeros()
+        norm = sparse.diags(1 / np.sqrt(np.maximum(n, 1)))
+        dims = len(next(iter(embeddings.values()))) if embeddings else 1
+        vectors = np.zeros((len(index.item_ids), dims))
+        for pos, item in enumerate(index.item_ids):
+            if int(item) in embeddings:
+                vectors[pos] = embeddings[int(item)]
+        age = train["ts"].max() - train["ts"].to_numpy()
+        popularity = np.bincount(
+            index.items(train["item_id"]),
+            weights=train["value"].clip(lower=0).to_numpy() * np.power(2.0, -age / HALF_LIFE_S),
+            minlength=len(index.item_ids),
+        )
+        return cls(index, model.weights, norm @ counts @ norm, vectors, popularity)
+
+    def scores(self, history: pd.DataFrame, users: np.ndarray) -> dict[str, np.ndarray]:
+        """Users x items score matrices of each strategy from `history` rows."""
+        logged = self.cells(history, users, data.weights(history["value"], "log"))
+        recent = history.sort_values("ts", ascending=False).groupby("user_id").head(RECENT)
+        rank = recent.groupby("user_id").cumcount().to_numpy()
+        recency = self.cells(recent, users, data.weights(recent["value"], "log") * DECAY**rank)
+        centroid = recency @ self.embeddings
+        norms = np.linalg.norm(centroid, axis=1, keepdims=True)
+        content = np.divide(centroid, norms, out=np.zeros_like(centroid), where=norms > 0)
+        return {
+            "collaborative": np.asarray((logged @ self.ease).todense()),
+            "behavior_based": np.asarray((recency @ self.cooccurrence).todense()),
+            "content_based": content @ self.embeddings.T,
+            "popular": np.tile(self.popularity, (len(users), 1)),
+        }
+
+    def cells(self, rows: pd.DataFrame, users: np.ndarray, values: np.ndarray) -> sparse.csr_matrix:
+        """A users x items matrix holding `values` at the rows' (user, item) cells."""
+        at = (np.searchsorted(users, rows["user_id"].to_numpy()), self.index.items(rows["item_id"]))
+        return sparse.csr_matrix((values, at), shape=(len(users), len(self.index.item_ids)))
+
+
+@dataclass
+class HybridWeights:
+    """Fit returns self (surprise's convention); `weights` maps bucket -> source -> weight."""
+
+    candidates: int = 100
+    step: float = 0.1
+    min_history: int = 5
+    max_users: int = 3_000
+    random_state: int = 0
+    lam: float = 500.0
+    n_neighbors: int = 100
+    weights: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Bucket -> the strategies recsys.switching tries, strongest on validation first.
+    switching: dict[str, list[str]] = field(default_factory=dict)
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
+        train, test = split.temporal(frame, HOLDOUT)
+        signals = Signals.learn(train, embeddings, EASE(self.lam, self.n_neighbors, "log"))
+        test = test[test["item_id"].isin(signals.index.item_ids)]
+        self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
+        for bucket, (length, least) in BUCKETS.items():
+            users = self.users(train, test, least)
+            if len(users) == 0:
+                continue
+            weights, metrics = self.fit_bucket(signals, train, test, users, length)
+            self.weights[bucket], self.metrics[bucket] = weights, metrics
+            strongest = sorted(SOURCES[:-1], key=lambda s: -metrics[f"ndcg_at_10_{s}"])
+            self.switching[bucket] = strongest
+        return self
+
+    def users(self, train: pd.DataFrame, test: pd.DataFrame, least: int) -> np.ndarray:
+        sizes = train.groupby("user_id").size()
+        users = np.intersect1d(sizes[sizes >= least].index.to_numpy(), test["user_id"].unique())
+        if len(users) > self.max_users:
+            rng = np.random.default_rng(self.random_state)
+            users = np.sort(rng.choice(users, self.max_users, replace=False))
+        return users
+
+    def fit_bucket(
+        self,
+        signals: Signals,
+        train: pd.DataFrame,
+        test: pd.DataFrame,
+        users: np.ndarray,
+        length: int | None,
+    ) -> tuple[dict[str, float], dict[str, Any]]:
+        seen = train[train["user_id"].isin(users)]
+        latest = seen.sort_values("ts", ascending=False).groupby("user_id")
+        history = latest.head(length or len(seen))
+        parts = {s: keep_top(v, self.candidates) for s, v in signals.scores(history, users).items()}
+        mask = signals.cells(seen, users, np.ones(len(seen))) > 0
+        asked = test[test["user_id"].isin(users)]
+        relevant = signals.cells(asked, users, np.ones(len(asked)))
+        tie = 1e-6 * parts["popular"]  # the SQL fills ties and gaps with popular items
+
+        def score(weights: dict[str, float]) -> float:
+            blend = sum(w * parts[s] for s, w in weights.items()) + tie
+            blend[mask.nonzero()] = -np.inf
+            return ndcg_at_k(blend, relevant)
+
+        grid = [(score(w), w) for w in simplex(self.step)]
+        best, weights = max(grid, key=lambda pair: pair[0])
+        singles = {s: score({**dict.fromkeys(SOURCES, 0.0), s: 1.0}) for s in SOURCES}
+        metrics = {
+            "users": len(users),
+            "history": length or "all",
+            "weights": weights,
+            "ndcg_at_10": best,
+        }
+        return weights, metrics | {f"ndcg_at_10_{s}": v for s, v in singles.items()}
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "candidates": self.candidates,
+            "step": self.step,
+            "min_history": self.min_history,
+            "weights": self.weights,
+            "switching": self.switching,
+        }
