@@ -62,7 +62,11 @@ class SemanticEncoder:
     terms: list[str] = field(default_factory=list)
 
     def fit(self, items: Sequence[ItemText]) -> Self:
-        self.dims = int(load().get_sentence_embedding_dimension())
+        model = load()
+        # sentence-transformers 6 renamed the method; older releases have only the old name.
+        dimension = getattr(model, "get_embedding_dimension", None)
+        dimension = dimension or model.get_sentence_embedding_dimension
+        self.dims = int(dimension())
         return self
 
     def transform(self, items: Sequence[ItemText]) -> np.ndarray:
