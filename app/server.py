@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import click
@@ -20,4 +21,7 @@ def run(url: str, host: str, port: int, workers: int = 1) -> None:
     config.workers = 0 if workers <= 1 else workers
     config.graceful_timeout = 10
     click.echo(f"recsys: serving http://{host}:{port}  (docs: /docs, database: `recsys db url`)")
+    # Hypercorn logs through its own handler; without this, the root handler that
+    # `recsys -v` installs prints every line twice.
+    logging.getLogger("hypercorn.error").propagate = False
     hypercorn_run(config)
