@@ -270,21 +270,13 @@ def report_accuracy(accuracy: dict[str, Any], folds: int) -> None:
 def report_top_n(top: dict[str, Any]) -> None:
     rows = top["rows"]
     ease = rows["EASE direct (numpy, full B, same lambda/weighting)"]["ndcg_at_10"]
-    common.print_table(
+    common.print_ranking(
         "ml-100k top-10, latest 20% of each user held out (goal >= 0.95 x direct EASE)",
-        ["list", "NDCG@10", "P@10", "R@10", "x direct EASE"],
-        [
-            [k, v["ndcg_at_10"], v["precision_at_10"], v["recall_at_10"], v["ndcg_at_10"] / ease]
-            for k, v in rows.items()
-        ],
+        rows,
+        ease,
     )
-    common.print_table(
-        "serving one list, k=10, every test user in turn (ms)",
-        ["path", "n", "mean", "p50", "p95", "p99", "max"],
-        [
-            [name, v["n"], v["mean"], v["p50"], v["p95"], v["p99"], v["max"]]
-            for name, v in top["latency_ms"].items()
-        ],
+    common.print_latencies(
+        "serving one list, k=10, every test user in turn (ms)", "path", top["latency_ms"]
     )
 
 

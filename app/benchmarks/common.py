@@ -350,3 +350,33 @@ def write_json(path: Path | None, payload: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     print(f"\nwrote {path}")
+
+
+def print_ranking(title: str, rows: dict[str, dict[str, float]], baseline: float) -> None:
+    """NDCG/P/R@10 per list, with NDCG as a multiple of `baseline`."""
+    print_table(
+        title,
+        ["list", "NDCG@10", "P@10", "R@10", "x direct EASE"],
+        [
+            [
+                k,
+                v["ndcg_at_10"],
+                v["precision_at_10"],
+                v["recall_at_10"],
+                v["ndcg_at_10"] / baseline,
+            ]
+            for k, v in rows.items()
+        ],
+    )
+
+
+def print_latencies(title: str, label: str, latencies: dict[str, dict[str, float]]) -> None:
+    """One row of summary() figures per path."""
+    print_table(
+        title,
+        [label, "n", "mean", "p50", "p95", "p99", "max"],
+        [
+            [name, v["n"], v["mean"], v["p50"], v["p95"], v["p99"], v["max"]]
+            for name, v in latencies.items()
+        ],
+    )

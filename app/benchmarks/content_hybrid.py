@@ -149,21 +149,13 @@ def report(result: dict[str, Any]) -> None:
     )
     rows = result["rows"]
     ease = rows["EASE direct (numpy, full B)"]["ndcg_at_10"]
-    common.print_table(
+    common.print_ranking(
         "ml-100k top-10, latest 20% of each user held out (goal: hybrid adaptive beats all)",
-        ["list", "NDCG@10", "P@10", "R@10", "x direct EASE"],
-        [
-            [k, v["ndcg_at_10"], v["precision_at_10"], v["recall_at_10"], v["ndcg_at_10"] / ease]
-            for k, v in rows.items()
-        ],
+        rows,
+        ease,
     )
-    common.print_table(
-        "serving one list, k=10, every test user in turn (ms)",
-        ["list", "n", "mean", "p50", "p95", "p99", "max"],
-        [
-            [name, v["n"], v["mean"], v["p50"], v["p95"], v["p99"], v["max"]]
-            for name, v in result["latency_ms"].items()
-        ],
+    common.print_latencies(
+        "serving one list, k=10, every test user in turn (ms)", "list", result["latency_ms"]
     )
     weights = result["runs"].get("hybrid", {}).get("metrics", {}).get("buckets", {})
     print(f"\nhybrid validation per bucket: {weights}")
