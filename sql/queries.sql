@@ -232,3 +232,39 @@ select to_regclass('recsys.items_embedding_hnsw_' || %(dims)s::integer) is not n
 
 -- name: default_hybrid_weights
 select recsys.default_hybrid_weights();
+
+-- evaluation (recsys evaluate): read-only copies out of a database, and the
+-- scratch database's catalogue for beyond-accuracy measures.
+
+-- name: evaluation_events
+select u.external_id as user_id, i.external_id as product_id, t.name as event_type,
+       e.value::double precision as value, e.ts, e.event_key as event_id
+  from recsys.events e
+  join recsys.users u on u.id = e.user_id
+  join recsys.items i on i.id = e.item_id
+  join recsys.event_types t on t.id = e.type_id
+ order by e.ts, e.id;
+
+-- name: evaluation_items
+select external_id as product_id, title, description, categories, attributes, available
+  from recsys.items
+ order by external_id;
+
+-- name: evaluation_event_types
+select id, name, weight::double precision as weight, uses_value
+  from recsys.event_types
+ order by id;
+
+-- name: evaluation_set_event_type
+insert into recsys.event_types (id, name, weight, uses_value)
+values (%(id)s, %(name)s, %(weight)s, %(uses_value)s)
+    on conflict (id) do update
+   set name = excluded.name, weight = excluded.weight, uses_value = excluded.uses_value;
+
+-- name: evaluation_embeddings
+select external_id as product_id, embedding::real[] as embedding
+  from recsys.items
+ where embedding is not null;
+
+-- name: evaluation_catalogue
+select external_id as product_id from recsys.items where available order by external_id;

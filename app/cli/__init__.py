@@ -9,6 +9,7 @@ import click
 from app.cli.common import database, settings
 from app.cli.db import db
 from app.cli.demo import demo
+from app.cli.evaluate import evaluate
 from app.cli.imports import import_group
 from app.cli.models import models, train
 
@@ -42,3 +43,4 @@ main.add_command(import_group)
 main.add_command(demo)
 main.add_command(train)
 main.add_command(models)
+main.add_command(evaluate)
