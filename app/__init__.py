@@ -5,16 +5,21 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
-from app import api
+from app import api, retention
+from app.api import jsonio
+from app.api.openapi import Provider
 from app.config import Settings
+from app.db import neighbors
 from app.db import pool as db_pool
 from app.db import url as db_url
+from app.realtime.guard import Guard
 from app.realtime.service import Realtime
 from app.realtime.socketio_bridge import Bridge
 
@@ -24,14 +29,23 @@ log = logging.getLogger(__name__)
 
 
 def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
-    """Build the Quart app; settings come from REC_* variables unless given."""
+    """Build the Quart app; settings come from REC_* variables unless given.
+
+    Raises ValueError when authentication is on without a usable REC_TOKEN_SECRET.
+    """
     if isinstance(config, Settings):
         settings = config
     else:
         settings = Settings.from_env().with_overrides(config or {})
+    settings.check_auth()
     app = Quart(__name__, static_folder=None)
-    app.config["MAX_CONTENT_LENGTH"] = 32 * 1024 * 1024
+    app.json = jsonio.OrjsonProvider(app)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["recsys.settings"] = settings
+    # With authentication off tokens are issued but never required: a random
+    # per-process secret is enough, and nothing is derived from a guessable one.
+    secret = settings.token_secret or secrets.token_bytes(32)
+    app.extensions["recsys.token_secret"] = secret
     QuartSchema(
         app,
         info=Info(
@@ -42,10 +56,16 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         openapi_path="/openapi.json",
         swagger_ui_path="/docs",
         redoc_ui_path="/redocs",
+        security_schemes=Provider.SECURITY_SCHEMES,
+        openapi_provider_class=Provider,
     )
     api.register(app)
-    bridge = Bridge(lambda: app.extensions["recsys.realtime"])
-    app.asgi_app = bridge.wrap(app.asgi_app)  # type: ignore[method-assign]
+    bridge = Bridge(lambda: app.extensions["recsys.realtime"], settings, secret)
+    guard = Guard(
+        bridge.wrap(app.asgi_app), settings.ws_max_message, settings.ws_rate, settings.ws_burst
+    )
+    app.extensions["recsys.sockets"] = guard
+    app.asgi_app = guard  # type: ignore[method-assign,assignment]
 
     @app.before_serving
     async def start() -> None:
@@ -55,6 +75,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         app.extensions["recsys.pool"] = pool
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
+        if settings.neighbor_refresh:
+            app.extensions["recsys.neighbors"] = asyncio.create_task(
+                neighbors.every(pool, settings.neighbor_refresh)
+            )
+        if settings.retention_days:
+            app.extensions["recsys.retention"] = asyncio.create_task(
+                retention.every(url, settings.retention_days)
+            )
         if settings.train_every:
             from app.training import schedule
 
@@ -64,11 +92,15 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
 
     @app.after_serving
     async def stop() -> None:
-        training = app.extensions.pop("recsys.training", None)
-        if training is not None:
-            training.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await training
+        # Normally done already when shutdown began (app/server.py); here for
+        # servers that only run the ASGI lifespan.
+        guard.close_all()
+        for name in ("recsys.training", "recsys.neighbors", "recsys.retention"):
+            task = app.extensions.pop(name, None)
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await app.extensions["recsys.realtime"].stop()
         await app.extensions["recsys.pool"].close()
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import platformdirs
+
+from app.auth import keys, tokens
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -50,6 +52,39 @@ def _seconds(env: Mapping[str, str], name: str) -> float | None:
     return seconds
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise ValueError(f"{name} must be positive, got {value}")
+    return value
+
+
+def _rate(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, got {raw!r}") from None
+    if not value > 0:
+        raise ValueError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def _api_keys(env: Mapping[str, str]) -> tuple[keys.ApiKey, ...]:
+    found = keys.parse(env.get("REC_API_KEYS", ""))
+    path = env.get("REC_API_KEYS_FILE", "").strip()
+    if path:
+        found += keys.read_file(Path(path).expanduser())
+    return found
+
+
+def _secret(env: Mapping[str, str]) -> bytes | None:
+    raw = env.get("REC_TOKEN_SECRET", "")
+    return raw.encode() if raw else None
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything configurable; see docs/configuration.md."""
@@ -67,6 +102,42 @@ class Settings:
     listen_probe_seconds: float = 5.0
     # Retrain every model this often inside `recsys serve` (None: off).
     train_every: float | None = None
+    # Delete events older than this many days inside `recsys serve` (None: keep all).
+    retention_days: int | None = None
+    # Refresh the neighbour lists behavior_based reads this often (None: off,
+    # behavior_based then scores every source live from item_pairs).
+    neighbor_refresh: float | None = 10.0
+    # Authentication is on when any key is configured (REC_API_KEYS, REC_API_KEYS_FILE).
+    api_keys: tuple[keys.ApiKey, ...] = ()
+    # Signs per-user socket tokens; required when authentication is on.
+    token_secret: bytes | None = field(default=None, repr=False)
+    token_ttl: float = 3600.0
+    # Limits: larger request bodies get 413, larger socket messages close 1009,
+    # sockets sending faster than ws_rate/s (bursts of ws_burst) close 1008.
+    max_body_bytes: int = 32 * 1024 * 1024
+    ws_max_message: int = 64 * 1024
+    ws_rate: float = 5.0
+    ws_burst: int = 20
+    # Seconds in-flight requests get to finish on SIGTERM/SIGINT.
+    graceful_timeout: float = 10.0
+
+    @property
+    def auth_enabled(self) -> bool:
+        return bool(self.api_keys)
+
+    def check_auth(self) -> None:
+        """Keys without a token secret would leave every user's pushes open to any
+        read key: refuse to start rather than derive a guessable secret."""
+        if not self.auth_enabled:
+            return
+        if self.token_secret is None:
+            raise ValueError(
+                "REC_API_KEYS is set but REC_TOKEN_SECRET is not: set it to a random string of"
+                f" at least {tokens.MIN_SECRET_BYTES} bytes, e.g. the output of"
+                " `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+            )
+        if len(self.token_secret) < tokens.MIN_SECRET_BYTES:
+            raise ValueError(f"REC_TOKEN_SECRET must be at least {tokens.MIN_SECRET_BYTES} bytes")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -83,6 +154,22 @@ class Settings:
             max_batch=_int(env, "REC_MAX_BATCH", cls.max_batch),
             migrate_on_start=_bool(env, "REC_MIGRATE", cls.migrate_on_start),
             train_every=_seconds(env, "REC_TRAIN_EVERY"),
+            retention_days=(
+                _positive(env, "REC_RETENTION_DAYS", 1) if env.get("REC_RETENTION_DAYS") else None
+            ),
+            neighbor_refresh=(
+                _seconds(env, "REC_NEIGHBOR_REFRESH")
+                if env.get("REC_NEIGHBOR_REFRESH")
+                else cls.neighbor_refresh
+            ),
+            api_keys=_api_keys(env),
+            token_secret=_secret(env),
+            token_ttl=_seconds(env, "REC_TOKEN_TTL") or cls.token_ttl,
+            max_body_bytes=_positive(env, "REC_MAX_BODY_BYTES", cls.max_body_bytes),
+            ws_max_message=_positive(env, "REC_WS_MAX_MESSAGE", cls.ws_max_message),
+            ws_rate=_rate(env, "REC_WS_RATE", cls.ws_rate),
+            ws_burst=_positive(env, "REC_WS_BURST", cls.ws_burst),
+            graceful_timeout=_seconds(env, "REC_GRACEFUL_TIMEOUT") or cls.graceful_timeout,
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

@@ -1,27 +1,131 @@
-"""Run the app under Hypercorn, in one process or several."""
+"""Run the app under Hypercorn, in one process or several, and shut down gracefully.
+
+On SIGTERM or SIGINT a process stops accepting connections, closes every
+WebSocket / Socket.IO connection with 1001 (going away, so clients reconnect
+elsewhere), lets in-flight requests finish for up to REC_GRACEFUL_TIMEOUT
+seconds, and only then closes its database pool (after_serving).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import multiprocessing
 import os
+import signal
+from collections.abc import Awaitable, Callable
+from multiprocessing.synchronize import Event
+from typing import Any
 
 import click
-from hypercorn.config import Config
-from hypercorn.run import run as hypercorn_run
+from hypercorn.asyncio.run import worker_serve
+from hypercorn.config import Config, Sockets
+from hypercorn.utils import wrap_app
+from quart import Quart
+
+from app.config import Settings
+
+Trigger = Callable[[], Awaitable[None]]
 
 
 def run(url: str, host: str, port: int, workers: int = 1) -> None:
     # Worker processes build their own app from the environment: hand them the
     # database this process resolved (the embedded server is already running).
     os.environ["REC_DATABASE_URL"] = url
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.application_path = "app:create_app()"
-    # 0 serves from this process; n > 1 forks n workers sharing the socket.
-    config.workers = 0 if workers <= 1 else workers
-    config.graceful_timeout = 10
+    settings = Settings.from_env()
+    try:
+        settings.check_auth()
+    except ValueError as error:
+        raise click.ClickException(str(error)) from None
+    config = hypercorn_config(host, port, settings)
     click.echo(f"recsys: serving http://{host}:{port}  (docs: /docs, database: `recsys db url`)")
     # Hypercorn logs through its own handler; without this, the root handler that
     # `recsys -v` installs prints every line twice.
     logging.getLogger("hypercorn.error").propagate = False
-    hypercorn_run(config)
+    if workers <= 1:
+        asyncio.run(_serve_from_env(config))
+    else:
+        supervise(config, workers)
+
+
+def hypercorn_config(host: str, port: int, settings: Settings) -> Config:
+    config = Config()
+    config.bind = [f"{host}:{port}"]
+    config.graceful_timeout = settings.graceful_timeout
+    # Frames beyond the limit are refused by the protocol layer (close 1009)
+    # before they are buffered; app/realtime/guard.py checks whole messages.
+    config.websocket_max_message_size = settings.ws_max_message
+    return config
+
+
+async def serve(
+    app: Quart, config: Config, stop: Trigger | None = None, sockets: Sockets | None = None
+) -> None:
+    """Serve until `stop` returns (default: SIGTERM or SIGINT), then drain."""
+
+    async def shutdown() -> None:
+        await (stop or signalled)()
+        # Sockets never finish on their own: close them now, while Hypercorn
+        # stops accepting and waits for the in-flight requests.
+        app.extensions["recsys.sockets"].close_all()
+
+    await worker_serve(
+        wrap_app(app, config.wsgi_max_body_size, "asgi"),
+        config,
+        sockets=sockets,
+        shutdown_trigger=shutdown,
+    )
+
+
+async def signalled() -> None:
+    """Return on the first SIGTERM or SIGINT."""
+    received = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for name in ("SIGTERM", "SIGINT"):
+        loop.add_signal_handler(getattr(signal, name), received.set)
+    await received.wait()
+
+
+async def _serve_from_env(config: Config, sockets: Sockets | None = None) -> None:
+    from app import create_app
+
+    await serve(create_app(), config, sockets=sockets)
+
+
+def supervise(config: Config, workers: int) -> None:
+    """n worker processes on one listening socket; SIGTERM/SIGINT here drains them all."""
+    sockets = config.create_sockets()
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    processes = [
+        context.Process(target=_worker, args=(config, sockets, stop)) for _ in range(workers)
+    ]
+    for process in processes:
+        process.start()
+
+    def on_signal(*_: Any) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    for process in processes:
+        process.join()
+    for sock in sockets.insecure_sockets + sockets.secure_sockets:
+        sock.close()
+
+
+def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
+    # A terminal's Ctrl-C reaches every process of the group: the supervisor
+    # decides, so workers drain exactly once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    async def stopped() -> None:
+        received = asyncio.Event()
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, received.set)
+        # A multiprocessing Event cannot be awaited; 0.1 s is Hypercorn's own poll.
+        while not (stop.is_set() or received.is_set()):  # noqa: ASYNC110
+            await asyncio.sleep(0.1)
+
+    from app import create_app
+
+    asyncio.run(serve(create_app(), config, stop=stopped, sockets=sockets))

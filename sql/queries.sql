@@ -268,3 +268,21 @@ select external_id as product_id, embedding::real[] as embedding
 
 -- name: evaluation_catalogue
 select external_id as product_id from recsys.items where available order by external_id;
+
+-- name: refresh_neighbor_lists
+-- One refresher at a time across instances; the others skip the round.
+select case when pg_try_advisory_xact_lock(7303475812)
+            then recsys.refresh_neighbor_lists_since(everything => %(everything)s)
+       end as lists;
+
+-- name: forget_user
+select events, interactions, pairs from recsys.forget_user(%(user_id)s);
+
+-- name: prune_events
+select users, events from recsys.prune_events(%(cutoff)s, %(max_users)s);
+
+-- name: try_prune_lock
+select pg_try_advisory_lock(7303475811) as locked;
+
+-- name: release_prune_lock
+select pg_advisory_unlock(7303475811);

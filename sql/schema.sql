@@ -24,7 +24,9 @@ create table recsys.settings (
     -- Default similarity for co-occurrence: cosine, jaccard or llr.
     similarity text not null default 'cosine' check (similarity in ('cosine', 'jaccard', 'llr')),
     -- How many of the user's latest items seed behaviour-based recommendations.
-    recent_items integer not null default 20 check (recent_items > 0)
+    recent_items integer not null default 20 check (recent_items > 0),
+    -- How many neighbours each item's refreshed list keeps (recsys.neighbor_lists).
+    neighbor_list_size integer not null default 100 check (neighbor_list_size > 0)
 );
 
 insert into recsys.settings default values;
@@ -88,6 +90,9 @@ create table recsys.events (
 create index events_user_idx on recsys.events (user_id, id);
 -- Windowed popularity (`popular(k, since)`) and daily analytics scan by time.
 create index events_ts_idx on recsys.events using brin (ts);
+-- Erasure and retention recompute the stats of the items whose events they
+-- delete: without it, each recompute would scan every event.
+create index events_item_idx on recsys.events (item_id);
 
 -- interactions, item_stats and item_pairs are derived from events by the
 -- trigger alone; they carry no foreign keys because checking 2 keys for each of
@@ -140,6 +145,29 @@ create table recsys.item_pairs (
 -- Neighbours of X are rows with item_a = X (primary key) or item_b = X (this).
 -- Not covering: an INCLUDE costs ~25% more per pair write, and writes dominate.
 create index item_pairs_b_idx on recsys.item_pairs (item_b);
+
+-- Each item's strongest co-occurrence neighbours under one measure, ranked,
+-- with their similarity, as of the last refresh (recsys.refresh_neighbor_lists).
+-- A read cache of item_pairs: behavior_based reads 20 short arrays instead of
+-- aggregating every pair of a user's recent items (tens of thousands of rows
+-- on dense histories). Items without a list are scored live from item_pairs.
+create table recsys.neighbor_lists (
+    item_id bigint primary key,
+    measure text not null,
+    neighbors bigint[] not null,
+    similarities double precision[] not null,
+    refreshed_at timestamptz not null default now()
+);
+
+-- Which events the lists have seen: an incremental refresh redoes the items
+-- of events after `through_event`.
+create table recsys.neighbor_lists_state (
+    singleton boolean primary key default true check (singleton),
+    through_event bigint not null default 0,
+    refreshed_at timestamptz
+);
+
+insert into recsys.neighbor_lists_state default values;
 
 -- ----------------------------------------------------------------- functions
 
@@ -361,6 +389,9 @@ language plpgsql as $$
 declare
     bad record;
     n bigint;
+    wanted bigint := (select count(distinct u) from unnest(user_ids) as u);
+    held bigint;
+    ids regclass := pg_get_serial_sequence('recsys.events', 'id');
 begin
     select x.t, x.ord - 1 as idx into bad
       from unnest(event_types) with ordinality as x(t, ord)
@@ -383,25 +414,45 @@ begin
     end if;
 
     -- Sorted inserts: two concurrent batches lock new keys in the same order.
-    insert into recsys.users (external_id)
-    select distinct u from unnest(user_ids) as u
-     where not exists (select 1 from recsys.users x where x.external_id = u)
-     order by 1
-        on conflict do nothing;
+    -- The users are then held with KEY SHARE, as the events' foreign key would,
+    -- which writers share: an erasure (recsys.forget_user) that deleted one of
+    -- them meanwhile makes the loop create it again, so the batch lands whole.
+    loop
+        insert into recsys.users (external_id)
+        select distinct u from unnest(user_ids) as u
+         where not exists (select 1 from recsys.users x where x.external_id = u)
+         order by 1
+            on conflict do nothing;
+        select count(*) into held
+          from (select 1 from recsys.users x where x.external_id = any(user_ids)
+                 order by x.id for key share) l;
+        exit when held >= wanted;
+    end loop;
+    -- Then locked as the trigger locks them (sorted, FOR NO KEY UPDATE) before
+    -- any event id is drawn: a user's event ids follow the order in which their
+    -- writers commit, so first touch (seq) = lowest id even under concurrency.
+    perform 1 from recsys.users x where x.external_id = any(user_ids)
+     order by x.id for no key update;
     insert into recsys.items (external_id)
     select distinct p from unnest(product_ids) as p
      where not exists (select 1 from recsys.items x where x.external_id = p)
      order by 1
         on conflict do nothing;
 
-    insert into recsys.events (user_id, item_id, type_id, value, ts, event_key)
-    select u.id, i.id, t.id, x.v, coalesce(x.ts, now()), x.k
-      from unnest(user_ids, product_ids, event_types, event_values, event_ts, event_keys)
-           with ordinality as x(u, p, t, v, ts, k, ord)
+    -- Ids follow the batch's order (first touch and history read them), but the
+    -- rows enter the event_key index sorted by key: batches sharing keys then
+    -- wait for each other in one order instead of deadlocking.
+    insert into recsys.events (id, user_id, item_id, type_id, value, ts, event_key)
+    overriding system value
+    select x.id, u.id, i.id, t.id, x.v, coalesce(x.ts, now()), x.k
+      from (select x.*, nextval(ids) as id
+              from unnest(user_ids, product_ids, event_types, event_values, event_ts, event_keys)
+                   with ordinality as x(u, p, t, v, ts, k, ord)
+             order by x.ord) x
       join recsys.users u on u.external_id = x.u
       join recsys.items i on i.external_id = x.p
       join recsys.event_types t on t.name = x.t
-     order by x.ord
+     order by x.k, x.id
         on conflict (event_key) do nothing;
     get diagnostics n = row_count;
 
@@ -437,6 +488,206 @@ language sql as $$
            end,
            updated_at = now()
     returning i.external_id, i.created_at = i.updated_at;
+$$;
+
+-- ----------------------------------------------------- erasure and retention
+
+-- Makes interactions, item_pairs, users.n_items and item_stats describe the
+-- current events again after events of `uids` were deleted; `items` are the
+-- items of the deleted events. The caller holds the users' row locks (as the
+-- trigger does), so no writer of theirs runs meanwhile. A user's interactions
+-- are recomputed from their remaining events (seq renumbered by first touch),
+-- their pairs change by (new pairs - old pairs), and the items' stats are
+-- recomputed from their remaining events (exact, log_popularity included).
+-- Returns the number of item_pairs rows changed.
+create function recsys.rebuild_users(uids bigint[], items bigint[])
+returns bigint
+language plpgsql
+set enable_mergejoin = off
+set work_mem = '128MB'
+as $$
+declare
+    cfg recsys.settings;
+    old_users bigint[];
+    old_items bigint[];
+    old_seqs integer[];
+    zero_a bigint[];
+    zero_b bigint[];
+    touched bigint[];
+    changed bigint;
+begin
+    select * into strict cfg from recsys.settings;
+    select coalesce(array_agg(user_id), '{}'), coalesce(array_agg(item_id), '{}'),
+           coalesce(array_agg(seq), '{}')
+      into old_users, old_items, old_seqs
+      from recsys.interactions
+     where user_id = any(uids);
+
+    delete from recsys.interactions where user_id = any(uids);
+    insert into recsys.interactions
+           (user_id, item_id, seq, score, events, views, carts, purchases, ratings,
+            last_value, first_ts, last_ts)
+    select w.user_id, w.item_id,
+           row_number() over (partition by w.user_id order by min(w.id)),
+           sum(w.w), count(*),
+           count(*) filter (where w.type_id = 1), count(*) filter (where w.type_id = 2),
+           count(*) filter (where w.type_id = 3), count(*) filter (where w.type_id = 4),
+           (array_agg(w.value order by w.id desc) filter (where w.value is not null))[1],
+           min(w.ts), max(w.ts)
+      from (select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+              from recsys.events e
+              join recsys.event_types t on t.id = e.type_id
+             where e.user_id = any(uids)) w
+     group by w.user_id, w.item_id
+     order by w.user_id, w.item_id;
+    update recsys.users u
+       set n_items = (select count(*) from recsys.interactions x where x.user_id = u.id)
+     where u.id = any(uids);
+
+    with old as (
+        select * from unnest(old_users, old_items, old_seqs) as o(user_id, item_id, seq)
+    ),
+    new as (
+        select x.user_id, x.item_id, x.seq from recsys.interactions x where x.user_id = any(uids)
+    ),
+    -- A user whose items kept their first-touch order keeps exactly their pairs.
+    moved as (
+        select user_id
+          from (select user_id, array_agg(item_id order by seq) as seen from old group by 1) o
+          full join (select user_id, array_agg(item_id order by seq) as seen from new group by 1) n
+         using (user_id)
+         where o.seen is distinct from n.seen
+    ),
+    sides as (
+        select o.*, -1 as sign from old o where o.user_id in (select user_id from moved)
+        union all
+        select n.*, 1 from new n where n.user_id in (select user_id from moved)
+    ),
+    delta as (
+        select least(x.item_id, y.item_id) as item_a, greatest(x.item_id, y.item_id) as item_b,
+               sum(x.sign)::integer as users
+          from sides x
+          join sides y
+            on y.user_id = x.user_id and y.sign = x.sign and x.seq < y.seq
+           and (cfg.pair_window = 0 or y.seq - x.seq <= cfg.pair_window)
+         group by 1, 2
+        having sum(x.sign) <> 0
+    ),
+    applied as (
+        -- Sorted, like the trigger's upsert: concurrent writers lock pairs in one order.
+        insert into recsys.item_pairs as p (item_a, item_b, users)
+        select item_a, item_b, users from delta order by item_a, item_b
+            on conflict (item_a, item_b) do update set users = p.users + excluded.users
+        returning p.item_a, p.item_b, p.users
+    )
+    select count(*), array_agg(item_a) filter (where users <= 0),
+           array_agg(item_b) filter (where users <= 0),
+           array(select distinct i from applied, unnest(array[item_a, item_b]) as i)
+      into changed, zero_a, zero_b, touched
+      from applied;
+    delete from recsys.item_pairs p
+     using unnest(zero_a, zero_b) as z(item_a, item_b)
+     where p.item_a = z.item_a and p.item_b = z.item_b;
+    -- Their neighbour lists are stale: dropped, they are scored live until the
+    -- next refresh rebuilds them (recsys.refresh_neighbor_lists_since).
+    delete from recsys.neighbor_lists l where l.item_id = any(touched);
+
+    items := array(select distinct i from unnest(items) as i order by 1);
+    perform 1 from recsys.item_stats s where s.item_id = any(items) order by s.item_id for update;
+    delete from recsys.item_stats s
+     where s.item_id = any(items)
+       and not exists (select 1 from recsys.events e where e.item_id = s.item_id);
+    with weighted as (
+        select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+         where e.item_id = any(items)
+    ),
+    logged as (
+        select w.*, recsys.log_weight(w.w, w.ts, cfg.popularity_half_life) as lw from weighted w
+    )
+    insert into recsys.item_stats as s
+           (item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
+            log_popularity, last_ts)
+    select l.item_id, count(distinct l.user_id), count(*),
+           count(*) filter (where l.type_id = 1), count(*) filter (where l.type_id = 2),
+           count(*) filter (where l.type_id = 3), count(*) filter (where l.type_id = 4),
+           coalesce(sum(l.value) filter (where l.type_id = 4), 0), sum(l.w),
+           max(l.lw_top) + ln(nullif(sum(exp(l.lw - l.lw_top)), 0)), max(l.ts)
+      from (select l.*, max(l.lw) over (partition by l.item_id) as lw_top from logged l) l
+     group by l.item_id
+     order by l.item_id
+        on conflict (item_id) do update set
+           users = excluded.users, events = excluded.events, views = excluded.views,
+           carts = excluded.carts, purchases = excluded.purchases, ratings = excluded.ratings,
+           rating_sum = excluded.rating_sum, score = excluded.score,
+           log_popularity = excluded.log_popularity, last_ts = excluded.last_ts;
+    return changed;
+end;
+$$;
+
+-- Erasure: deletes the user's events, interactions, model factors (cascade)
+-- and row, and takes back what they contributed to item_stats and item_pairs,
+-- in the caller's transaction. No row: the user is unknown. A later event for
+-- the same id creates a new user. Sockets watching the user are told (NOTIFY),
+-- so they receive the recommendations of a user without history.
+create function recsys.forget_user(for_user text)
+returns table (events bigint, interactions bigint, pairs bigint)
+language plpgsql as $$
+declare
+    uid bigint;
+    items bigint[];
+begin
+    -- FOR UPDATE, not the trigger's NO KEY UPDATE: writers of this user wait
+    -- before their events reference the row, then recreate the user.
+    select u.id into uid from recsys.users u where u.external_id = for_user for update;
+    if not found then
+        return;
+    end if;
+    select count(*) into interactions from recsys.interactions x where x.user_id = uid;
+    with gone as (
+        delete from recsys.events e where e.user_id = uid returning e.item_id
+    )
+    select count(*), coalesce(array_agg(distinct gone.item_id), '{}') into events, items from gone;
+    pairs := recsys.rebuild_users(array[uid], items);
+    delete from recsys.users u where u.id = uid;
+    perform pg_notify('recsys_events', json_build_object(
+                'type', 'erased', 'user_id', for_user)::text);
+    return next;
+end;
+$$;
+
+-- Retention: deletes the events older than `cutoff` of at most `max_users`
+-- users and rebuilds what those users contributed (recsys.rebuild_users), so
+-- every aggregate describes the retained events exactly. Users stay, with
+-- n_items 0 if nothing of theirs is retained. Call until it returns users = 0;
+-- each call is one short transaction.
+create function recsys.prune_events(cutoff timestamptz, max_users integer default 500)
+returns table (users bigint, events bigint)
+language plpgsql as $$
+declare
+    uids bigint[];
+    items bigint[];
+begin
+    -- Locked sorted, as the trigger locks them: writers of these users wait.
+    select coalesce(array_agg(l.id), '{}') into uids
+      from (select u.id from recsys.users u
+             where u.id in (select distinct e.user_id from recsys.events e
+                             where e.ts < cutoff order by 1 limit max_users)
+             order by u.id
+               for no key update of u) l;
+    with gone as (
+        delete from recsys.events e
+         where e.user_id = any(uids) and e.ts < cutoff
+        returning e.item_id
+    )
+    select count(*), coalesce(array_agg(distinct gone.item_id), '{}') into events, items from gone;
+    if events > 0 then
+        perform recsys.rebuild_users(uids, items);
+    end if;
+    users := cardinality(uids);
+    return next;
+end;
 $$;
 
 -- ---------------------------------------------------------- recommendations
@@ -538,17 +789,106 @@ begin
 end;
 $$;
 
+-- Recomputes the neighbour lists of `items` (null: of every item) from
+-- item_pairs under the configured similarity. Returns the lists written.
+create function recsys.refresh_neighbor_lists(items bigint[] default null)
+returns integer
+language plpgsql
+-- `items is null` folds away per call: an index probe per item, or one scan.
+set plan_cache_mode = force_custom_plan
+set work_mem = '128MB'
+as $$
+declare
+    cfg recsys.settings := (select s from recsys.settings s);
+    n_users double precision := (select count(*) from recsys.users where n_items > 0);
+    written integer;
+begin
+    delete from recsys.neighbor_lists where items is null or item_id = any(items);
+    -- Every item with stats gets a row, an empty one without pairs: a missing
+    -- row means "not refreshed yet" (score live, refresh next round).
+    insert into recsys.neighbor_lists (item_id, measure, neighbors, similarities)
+    select s.item_id, cfg.similarity, coalesce(l.neighbors, '{}'), coalesce(l.similarities, '{}')
+      from recsys.item_stats s
+      left join (
+    select ranked.item_id,
+           array_agg(ranked.neighbor_id order by ranked.rank) as neighbors,
+           array_agg(ranked.sim order by ranked.rank) as similarities
+      from (select nb.item_id, nb.neighbor_id, nb.sim,
+                   row_number() over (partition by nb.item_id
+                                      order by nb.sim desc, nb.neighbor_id) as rank
+              from (select pairs.item_id, pairs.neighbor_id,
+                           recsys.similarity(cfg.similarity, pairs.users, sa.users, sb.users,
+                                             n_users) as sim
+                      from (select p.item_a as item_id, p.item_b as neighbor_id, p.users
+                              from recsys.item_pairs p
+                             where items is null or p.item_a = any(items)
+                            union all
+                            select p.item_b, p.item_a, p.users
+                              from recsys.item_pairs p
+                             where items is null or p.item_b = any(items)) pairs
+                      join recsys.item_stats sa on sa.item_id = pairs.item_id
+                      join recsys.item_stats sb on sb.item_id = pairs.neighbor_id) nb
+           ) ranked
+     where ranked.rank <= cfg.neighbor_list_size
+     group by ranked.item_id
+      ) l on l.item_id = s.item_id
+     where items is null or s.item_id = any(items);
+    get diagnostics written = row_count;
+    return written;
+end;
+$$;
+
+-- Refreshes the lists of the items that received events since the last call,
+-- and of items without a list (every list the first time). Their neighbours' lists catch up when those
+-- items are touched, or at the next full refresh (`everything => true`).
+-- Callers serialise it (the app holds an advisory lock); it returns the lists written.
+create function recsys.refresh_neighbor_lists_since(everything boolean default false)
+returns integer
+language plpgsql as $$
+declare
+    state recsys.neighbor_lists_state;
+    upto bigint := coalesce((select max(id) from recsys.events), 0);
+    written integer;
+begin
+    select * into strict state from recsys.neighbor_lists_state for update;
+    if everything or state.through_event = 0 then
+        written := recsys.refresh_neighbor_lists(null);
+    elsif upto > state.through_event
+          or exists (select 1 from recsys.item_stats s
+                      where not exists (select 1 from recsys.neighbor_lists l
+                                         where l.item_id = s.item_id)) then
+        -- Items with new events, and items whose list was dropped (an erasure
+        -- or a prune changed their pairs) or never built.
+        written := recsys.refresh_neighbor_lists(array(
+            select e.item_id from recsys.events e
+             where e.id > state.through_event and e.id <= upto
+            union
+            select s.item_id from recsys.item_stats s
+             where not exists (select 1 from recsys.neighbor_lists l
+                                where l.item_id = s.item_id)));
+    else
+        return 0;
+    end if;
+    update recsys.neighbor_lists_state
+       set through_event = upto, refreshed_at = now();
+    return written;
+end;
+$$;
+
 -- Items that co-occur with a user's latest items, each neighbour's similarity
 -- weighted by how strongly (event weights) and how recently the user chose
 -- the source item. Tops up with popular items when history runs short.
+-- Sources with a refreshed list (recsys.neighbor_lists) contribute its entries;
+-- the others are scored live from item_pairs.
 create function recsys.behavior_based(
     for_user text, k integer default 10, exclude text[] default '{}',
     category text default null, include_seen boolean default false, measure text default null
 )
 returns table (product_id text, score double precision, reason text)
 language plpgsql stable
--- Custom plans: `measure` folds to one branch of recsys.similarity; the generic
--- plan keeps the whole CASE per neighbour row.
+-- Custom plans: `measure` folds to one branch of recsys.similarity, and the
+-- planner sizes the joins by this user's history (a cached generic plan
+-- guessed a handful of candidates and nested-looped over the catalogue: 15x slower).
 set plan_cache_mode = force_custom_plan
 as $$
 declare
@@ -566,20 +906,32 @@ begin
     end if;
 
     for row in
-        with recent as materialized (
-            select x.item_id, s.users,
+        with latest as materialized (
+            select x.item_id,
                    ln(1 + greatest(x.score, 0))
                    * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1) as w
               from recsys.interactions x
-              join recsys.item_stats s on s.item_id = x.item_id
              where x.user_id = uid
              order by x.last_ts desc, x.seq desc
              limit cfg.recent_items
         ),
+        -- Joined after the limit: a few index probes, not a hash of every list.
+        recent as materialized (
+            select r.item_id, r.w, s.users, l.neighbors, l.similarities
+              from latest r
+              join recsys.item_stats s on s.item_id = r.item_id
+              left join recsys.neighbor_lists l
+                on l.item_id = r.item_id and l.measure = behavior_based.measure
+        ),
         neighbours as materialized (
+            select r.item_id as source_id, nb.item_id, r.w * nb.sim as contribution
+              from recent r
+             cross join lateral unnest(r.neighbors, r.similarities) as nb(item_id, sim)
+             where r.neighbors is not null
+            union all
             -- LATERAL: a few index probes per source item, never a scan of all pairs.
-            -- Materialized, so item_stats is hashed once, not once per source item.
-            select nb.item_id, r.w, r.users as source_users, nb.users
+            select r.item_id, nb.item_id,
+                   r.w * recsys.similarity(measure, nb.users, r.users, sb.users, n_users)
               from recent r
              cross join lateral (
                    select p.item_b as item_id, p.users
@@ -588,18 +940,13 @@ begin
                    select p.item_a, p.users
                      from recsys.item_pairs p where p.item_b = r.item_id
              ) nb
-        ),
-        scored as (
-            select nb.item_id, sb.users,
-                   sum(nb.w * recsys.similarity(measure, nb.users, nb.source_users, sb.users,
-                                                n_users)) as score
-              from neighbours nb
               join recsys.item_stats sb on sb.item_id = nb.item_id
-             group by nb.item_id, sb.users
+             where r.neighbors is null
         ),
         top as (
-            select i.id, i.external_id, sc.score, sc.users
-              from scored sc
+            select i.id, i.external_id, sc.score
+              from (select nb.item_id, sum(nb.contribution) as score
+                      from neighbours nb group by nb.item_id) sc
               join recsys.items i on i.id = sc.item_id
              where sc.score > 0
                and i.available
@@ -610,18 +957,19 @@ begin
                                   and (not include_seen or x.purchases > 0))
              order by sc.score desc, i.id
              limit k
+        ),
+        -- The reason names the source that contributed most, for the k winners only.
+        why as (
+            select distinct on (nb.item_id) nb.item_id, nb.source_id
+              from neighbours nb
+              join top t on t.id = nb.item_id
+             order by nb.item_id, nb.contribution desc, nb.source_id
         )
-        -- The reason names the source that contributed most, found for the k winners only.
-        select t.external_id, t.score, 'often together with ' || (
-                   select coalesce(src.title, src.external_id)
-                     from recent r
-                     join recsys.item_pairs p
-                       on p.item_a = least(r.item_id, t.id) and p.item_b = greatest(r.item_id, t.id)
-                     join recsys.items src on src.id = r.item_id
-                    order by r.w * recsys.similarity(measure, p.users, r.users, t.users, n_users)
-                             desc
-                    limit 1) as why
+        select t.external_id, t.score,
+               'often together with ' || coalesce(src.title, src.external_id) as why
           from top t
+          join why w on w.item_id = t.id
+          join recsys.items src on src.id = w.source_id
          order by t.score desc, t.id
     loop
         product_id := row.external_id;

@@ -9,6 +9,23 @@ let pushes = 0;
 
 function userId() { return $("user").value.trim() || "user-1"; }
 
+// With authentication on (REC_API_KEYS), calls carry the key typed in the header;
+// browsers cannot set headers on a WebSocket, so /ws takes it as ?api_key=.
+function apiKey() { return $("key").value.trim(); }
+
+function withKey(headers = {}) {
+  const key = apiKey();
+  return key ? { ...headers, authorization: `Bearer ${key}` } : headers;
+}
+
+async function api(path, options = {}) {
+  const response = await fetch(path, { ...options, headers: withKey(options.headers) });
+  if (response.status === 401 || response.status === 403) {
+    $("last-action").textContent = "server: " + (await response.json()).error.message;
+  }
+  return response;
+}
+
 function setState(state) {
   const badge = $("state");
   badge.dataset.state = state;
@@ -18,7 +35,10 @@ function setState(state) {
 
 function connect() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  socket = new WebSocket(`${scheme}://${location.host}/ws`);
+  const key = apiKey();
+  const query = key ? `?api_key=${encodeURIComponent(key)}` : "";
+  socket = new WebSocket(`${scheme}://${location.host}/ws${query}`);
+  socket.keyUsed = key;
   setState("connecting");
   socket.onopen = () => { retry = 250; register(); };
   socket.onmessage = (event) => handle(JSON.parse(event.data));
@@ -29,10 +49,15 @@ function connect() {
   };
 }
 
-function register() {
-  if (socket && socket.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify({ event: "register_user", data: { user_id: userId() } }));
+async function register() {
+  if (!socket || socket.readyState !== WebSocket.OPEN) return;
+  const data = { user_id: userId() };
+  if (apiKey()) {
+    // A per-user token, as a real page would get it from its own backend after login.
+    const response = await api(`/users/${encodeURIComponent(data.user_id)}/token`, { method: "POST" });
+    if (response.ok) data.token = (await response.json()).token;
   }
+  socket.send(JSON.stringify({ event: "register_user", data }));
 }
 
 function handle(message) {
@@ -67,7 +92,7 @@ function show(recommendations) {
 }
 
 async function record(productId, eventType) {
-  const response = await fetch("/event", {
+  const response = await api("/event", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ user_id: userId(), product_id: productId, event_type: eventType }),
@@ -106,7 +131,9 @@ async function loadCatalogue() {
   const category = $("category").value;
   const query = new URLSearchParams({ limit: "60" });
   if (category) query.set("category", category);
-  const { items } = await (await fetch(`/items?${query}`)).json();
+  const response = await api(`/items?${query}`);
+  if (!response.ok) return [];
+  const { items } = await response.json();
   for (const item of items) titles.set(item.product_id, item.title || item.product_id);
   $("items").replaceChildren(...items.map(card));
   $("catalogue-empty").hidden = items.length > 0;
@@ -114,12 +141,26 @@ async function loadCatalogue() {
 }
 
 async function loadCategories() {
-  const { items } = await (await fetch("/items?limit=1000")).json();
+  const response = await api("/items?limit=1000");
+  if (!response.ok) return;
+  const { items } = await response.json();
   const names = [...new Set(items.flatMap((item) => item.categories))].sort();
   for (const item of items) titles.set(item.product_id, item.title || item.product_id);
   $("category").append(...names.map((name) => new Option(name, name)));
 }
 
-$("who").onsubmit = (event) => { event.preventDefault(); pushes = 0; register(); };
+$("key").value = localStorage.getItem("recsys.apiKey") || "";
+$("who").onsubmit = (event) => {
+  event.preventDefault();
+  pushes = 0;
+  localStorage.setItem("recsys.apiKey", apiKey());
+  // The catalogue is empty until a key lets the page read it.
+  if ($("items").children.length === 0) loadCategories().then(loadCatalogue);
+  if (socket && socket.keyUsed !== apiKey()) {
+    socket.close();  // reconnects with the new key, then registers
+  } else {
+    register();
+  }
+};
 $("category").onchange = loadCatalogue;
 loadCategories().then(loadCatalogue).then(connect);

@@ -111,7 +111,11 @@ def conn(db_url: str) -> Iterator[psycopg.Connection[tuple[object, ...]]]:
 async def app(db_url: str, tmp_path: Path) -> AsyncIterator[object]:
     from app import create_app
 
-    application = create_app({"database_url": db_url, "data_dir": tmp_path})
+    # No background list refresh: tests see behavior_based scored live unless
+    # they build the lists themselves (tests/integration/test_neighbor_lists.py).
+    application = create_app(
+        {"database_url": db_url, "data_dir": tmp_path, "neighbor_refresh": None}
+    )
     async with application.test_app() as test_app:
         yield test_app
 

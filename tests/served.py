@@ -39,7 +39,8 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def served(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[Served]:
-    app = create_app({"database_url": db_url, "data_dir": data_dir, **overrides})
+    settings = {"database_url": db_url, "data_dir": data_dir, "neighbor_refresh": None}
+    app = create_app({**settings, **overrides})
     config = Config()
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]

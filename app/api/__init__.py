@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from quart import Quart
 
-from app.api import demo, errors, events, health, items, predict, recommend, users, ws
+from app.api import auth, demo, errors, events, health, items, predict, recommend, tokens, users, ws
 
 
 def register(app: Quart) -> None:
-    for module in (recommend, predict, events, items, users, health, ws, demo):
+    for module in (recommend, predict, events, items, users, tokens, health, ws, demo):
         app.register_blueprint(module.bp)
     errors.register(app)
+    auth.register(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from quart import Blueprint, Response, send_from_directory
+from quart_schema import hide
 
 STATIC = Path(__file__).resolve().parents[2] / "static"
 
@@ -18,5 +19,6 @@ async def realtime_demo() -> Response:
 
 
 @bp.get("/static/<path:name>")
+@hide  # the demo page's assets, not part of the API
 async def static_file(name: str) -> Response:
     return await send_from_directory(STATIC, name)

@@ -44,6 +44,8 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
+# Characters of `exclude`: room for about 40 ids of the longest kind (256).
+MAX_EXCLUDE = 10_000
 ExternalId = Annotated[str, BeforeValidator(_to_text), Field(min_length=1, max_length=256)]
 Timestamp = Annotated[datetime | None, AfterValidator(_utc)]
 
@@ -58,7 +60,9 @@ class EventIn(BaseModel):
     event_type: str = Field(
         min_length=1, max_length=64, description="view, add_to_cart, purchase or rating"
     )
-    value: float | None = Field(None, allow_inf_nan=False, description="required for rating")
+    value: float | None = Field(
+        None, allow_inf_nan=False, ge=-1e9, le=1e9, description="required for rating"
+    )
     timestamp: Timestamp = Field(None, description="ISO 8601 or Unix seconds; default now")
     event_id: ExternalId | None = Field(None, description="idempotency key: stored once")
 
@@ -94,7 +98,9 @@ class RecommendArgs(BaseModel):
     product_id: ExternalId | None = None
     method: Literal["adaptive", "switching"] | None = None
     k: int = Field(10, ge=1, le=100)
-    exclude: str | None = Field(None, description="comma-separated product ids")
+    exclude: str | None = Field(
+        None, max_length=MAX_EXCLUDE, description="comma-separated product ids"
+    )
     category: str | None = Field(None, min_length=1, max_length=256)
     attributes: Annotated[dict[str, Any] | None, BeforeValidator(_json_object)] = Field(
         None,
@@ -134,7 +140,7 @@ class RealtimeArgs(BaseModel):
 
 class ListArgs(BaseModel):
     k: int = Field(10, ge=1, le=100)
-    exclude: str | None = None
+    exclude: str | None = Field(None, max_length=MAX_EXCLUDE)
     category: str | None = Field(None, min_length=1, max_length=256)
 
 

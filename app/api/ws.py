@@ -1,4 +1,8 @@
-"""Native WebSocket at /ws with the seed's event names."""
+"""Native WebSocket at /ws with the seed's event names.
+
+Size, rate and shutdown close codes are applied to every socket by
+app/realtime/guard.py; the handshake's key is checked by app/api/auth.py.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,13 @@ import asyncio
 import json
 from typing import Any
 
-from quart import Blueprint, websocket
+from quart import Blueprint, g, websocket
 
-from app.api import deps
+from app.api import auth, deps
 from app.realtime.broker import Subscription
-from app.realtime.protocol import ProtocolError, user_id_of
+from app.realtime.protocol import Access, ProtocolError, registered_user
 
 bp = Blueprint("ws", __name__)
-
-MAX_MESSAGE = 64 * 1024
 
 
 async def send(event: str, data: dict[str, Any]) -> None:
@@ -28,16 +30,18 @@ async def forward(subscription: Subscription) -> None:
 
 @bp.websocket("/ws")
 async def ws() -> None:
-    """Send {"event": "register_user", "data": {"user_id": "42"}}; receive
-    "registered", then "realtime_recommendation" after each of that user's events."""
+    """Send {"event": "register_user", "data": {"user_id": "42"}} (plus "token"
+    when authentication is on); receive "registered", then
+    "realtime_recommendation" after each of that user's events."""
     realtime = deps.realtime()
+    access = auth.socket_access(g.scope)
     subscription: Subscription | None = None
     forwarder: asyncio.Task[None] | None = None
     try:
         while True:
             raw = await websocket.receive()
             try:
-                user_id = parse_register(raw)
+                user_id = parse_register(raw, access)
             except ProtocolError as error:
                 await send("error", {"message": str(error)})
                 continue
@@ -56,13 +60,11 @@ async def ws() -> None:
             realtime.broker.unsubscribe(subscription)
 
 
-def parse_register(raw: str | bytes) -> str:
-    if len(raw) > MAX_MESSAGE:
-        raise ProtocolError(f"messages are limited to {MAX_MESSAGE} bytes")
+def parse_register(raw: str | bytes, access: Access) -> str:
     try:
         message = json.loads(raw)
     except ValueError:
         raise ProtocolError("messages must be JSON") from None
     if not isinstance(message, dict) or message.get("event") != "register_user":
         raise ProtocolError('expected {"event": "register_user", "data": {"user_id": ...}}')
-    return user_id_of(message.get("data"))
+    return registered_user(message.get("data"), access)

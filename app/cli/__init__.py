@@ -12,6 +12,7 @@ from app.cli.demo import demo
 from app.cli.evaluate import evaluate
 from app.cli.imports import import_group
 from app.cli.models import models, train
+from app.cli.users import users
 
 
 @click.group()
@@ -43,4 +44,5 @@ main.add_command(import_group)
 main.add_command(demo)
 main.add_command(train)
 main.add_command(models)
+main.add_command(users)
 main.add_command(evaluate)

@@ -1,4 +1,4 @@
-"""`recsys db upgrade|url|psql|stop`."""
+"""`recsys db upgrade|url|psql|stop|prune`."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 import click
 
 from app.cli.common import Failure, database, settings
+from app.db import retention
 
 
 @click.group()
 def db() -> None:
-    """The database: upgrade, url, psql, stop."""
+    """The database: upgrade, url, psql, stop, prune."""
 
 
 @db.command()
@@ -53,3 +54,32 @@ def stop() -> None:
 
     stopped = embedded.stop(settings().data_dir)
     click.echo("stopped" if stopped else "the embedded server was not running")
+
+
+@db.command()
+@click.option(
+    "--older-than-days",
+    type=click.FloatRange(min=0, min_open=True),
+    required=True,
+    help="Delete events older than this many days.",
+)
+@click.option(
+    "--batch-users",
+    type=click.IntRange(min=1),
+    default=retention.BATCH_USERS,
+    show_default=True,
+    help="Users per transaction.",
+)
+def prune(older_than_days: float, batch_users: int) -> None:
+    """Delete old events; counts, pairs and popularity then describe the rest exactly."""
+    url = database(upgrade=False)
+    cutoff = retention.cutoff(older_than_days)
+
+    def progress(done: retention.Pruned) -> None:
+        click.echo(f"  {done.events} events of {done.users} users pruned", err=True)
+
+    done = retention.prune(url, cutoff, batch_users, progress)
+    click.echo(
+        f"pruned {done.events} events older than {cutoff:%Y-%m-%d %H:%M} UTC"
+        f" ({done.users} users, {done.batches} batches)"
+    )

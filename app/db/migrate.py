@@ -7,6 +7,7 @@ from pathlib import Path
 import psycopg
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 from app.config import Settings
 from app.db import queries
@@ -14,11 +15,22 @@ from app.db import queries
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def upgrade(url: str, revision: str = "head") -> None:
+def alembic_config(url: str | None = None) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
     config.attributes["url"] = url
-    command.upgrade(config, revision)
+    return config
+
+
+def head() -> str:
+    """The newest revision id."""
+    revision = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert revision is not None
+    return revision
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    command.upgrade(alembic_config(url), revision)
 
 
 def apply_settings(url: str, settings: Settings) -> None:

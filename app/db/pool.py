@@ -1,7 +1,22 @@
-"""The async connection pool the web app shares."""
+"""The async connection pool the web app shares, quick to fail and quick to recover.
+
+While PostgreSQL is down, a request must get its 503 at once rather than queue for
+a connection that cannot come; once it is back, the pool must refill by itself.
+psycopg_pool already replaces broken connections with backoff; this pool adds:
+
+- a `down` flag, raised when a connection comes back broken and lowered when a new
+  connection opens; while it is up, a request waits DOWN_WAIT for a connection
+  instead of `timeout` (a waiting request also makes the pool try to grow);
+- a purge of the idle connections at the first broken one (a restarted server has
+  closed them all), so later requests do not each fail on a dead socket;
+- a short reconnect_timeout, so the backoff of the background attempts never grows
+  past a few seconds: the first request after recovery starts a fresh attempt.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from psycopg import AsyncConnection
@@ -10,15 +25,47 @@ from psycopg_pool import AsyncConnectionPool
 
 Connection = AsyncConnection[dict[str, Any]]
 
+log = logging.getLogger(__name__)
 
-async def open_pool(url: str, min_size: int, max_size: int) -> AsyncConnectionPool[Connection]:
-    pool: AsyncConnectionPool[Connection] = AsyncConnectionPool(
+# How long a request waits for a connection while the database is known down.
+DOWN_WAIT = 0.5
+# Background reconnection gives up after this; requests then start fresh attempts.
+RECONNECT_TIMEOUT = 3.0
+
+
+class Pool(AsyncConnectionPool[Connection]):
+    down = False
+    _purge: asyncio.Task[None] | None = None
+
+    async def getconn(self, timeout: float | None = None) -> Connection:  # noqa: ASYNC109
+        if self.down:
+            timeout = min(timeout if timeout is not None else self.timeout, DOWN_WAIT)
+        return await super().getconn(timeout)
+
+    async def putconn(self, conn: Connection) -> None:
+        if conn.broken and not self.down:
+            log.warning("database connection lost; failing fast until it is back")
+            self.down = True
+            if self._purge is None or self._purge.done():
+                self._purge = asyncio.create_task(self.check())
+        await super().putconn(conn)
+
+
+async def open_pool(url: str, min_size: int, max_size: int) -> Pool:
+    async def connected(conn: Connection) -> None:
+        if pool.down:
+            log.warning("database connection is back")
+            pool.down = False
+
+    pool = Pool(
         url,
         min_size=min_size,
         max_size=max_size,
         kwargs={"row_factory": dict_row, "application_name": "recsys"},
         # A request waits at most this long for a connection, then fails with 503.
         timeout=5.0,
+        reconnect_timeout=RECONNECT_TIMEOUT,
+        configure=connected,
         open=False,
     )
     await pool.open(wait=True, timeout=10.0)

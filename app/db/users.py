@@ -1,7 +1,8 @@
-"""Per-user reads."""
+"""Per-user reads, and erasure."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from app.db import queries
@@ -19,3 +20,19 @@ async def select_history(conn: Connection, user_id: str, limit: int) -> list[dic
         queries.get("select_user_history"), {"user_id": user_id, "limit": limit}
     )
     return await cur.fetchall()
+
+
+@dataclass(frozen=True)
+class Erased:
+    events: int
+    interactions: int
+    pairs: int
+
+
+async def delete_user(conn: Connection, user_id: str) -> Erased | None:
+    """Erases the user in the caller's transaction; None if unknown."""
+    cur = await conn.execute(queries.get("forget_user"), {"user_id": user_id})
+    row = await cur.fetchone()
+    if row is None:
+        return None
+    return Erased(int(row["events"]), int(row["interactions"]), int(row["pairs"]))

@@ -1,37 +1,72 @@
 """Socket.IO for clients written for the seed: emit('register_user', {user_id}),
-on('realtime_recommendation', ...). Served at /socket.io/ by the same process."""
+on('realtime_recommendation', ...). Served at /socket.io/ by the same process.
+
+With authentication on, the connection needs a key (the `auth` payload
+`{"api_key": ...}`, an Authorization / X-API-Key header, or `?api_key=`), and a
+read key's register_user needs the user's token, as on /ws.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs
 
 import socketio
 
+from app.auth.keys import Scope, presented_key, scope_of
+from app.config import Settings
 from app.realtime.broker import Subscription
-from app.realtime.protocol import ProtocolError, user_id_of
+from app.realtime.protocol import Access, ProtocolError, access_for, registered_user
 from app.realtime.service import Realtime
 
 
 class Bridge:
-    def __init__(self, realtime: Callable[[], Realtime]) -> None:
+    def __init__(self, realtime: Callable[[], Realtime], settings: Settings, secret: bytes) -> None:
         self._realtime = realtime
-        self.server = socketio.AsyncServer(async_mode="asgi", cors_allowed_origins="*")
+        self._settings = settings
+        self._secret = secret
+        self.server = socketio.AsyncServer(
+            async_mode="asgi",
+            cors_allowed_origins="*",
+            max_http_buffer_size=settings.ws_max_message,
+        )
         self._sessions: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
+        self._access: dict[str, Access] = {}
+        self.server.on("connect", self.connect)
         self.server.on("register_user", self.register)
         self.server.on("disconnect", self.disconnect)
 
     def wrap(self, asgi_app: Any) -> socketio.ASGIApp:
         return socketio.ASGIApp(self.server, other_asgi_app=asgi_app, socketio_path="socket.io")
 
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        scope = self._scope(environ, auth)
+        self._access[sid] = access_for(self._settings.auth_enabled, scope, self._secret)
+
+    def _scope(self, environ: dict[str, Any], auth: Any) -> Scope:
+        """The connection's scope; refuses the connection without a known key."""
+        if not self._settings.auth_enabled:
+            return Scope.ADMIN
+        key = key_of(environ, auth)
+        scope = scope_of(self._settings.api_keys, key) if key else None
+        if scope is None:
+            message = "an API key is required" if key is None else "unknown API key"
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unauthorized", "message": message}
+            )
+        return scope
+
     async def register(self, sid: str, data: Any) -> None:
+        # A connection that skipped connect (none should) is held to the strictest rule.
+        strict = access_for(self._settings.auth_enabled, Scope.READ, self._secret)
         try:
-            user_id = user_id_of(data)
+            user_id = registered_user(data, self._access.get(sid, strict))
         except ProtocolError as error:
             await self.server.emit("error", {"message": str(error)}, to=sid)
             return
-        self.disconnect(sid)
+        self.unsubscribe(sid)
         realtime = self._realtime()
         subscription = realtime.broker.subscribe(user_id)
         task = asyncio.create_task(self._forward(sid, subscription))
@@ -40,6 +75,10 @@ class Bridge:
         subscription.put(await realtime.recommendations(user_id))
 
     def disconnect(self, sid: str, *args: Any) -> None:
+        self._access.pop(sid, None)
+        self.unsubscribe(sid)
+
+    def unsubscribe(self, sid: str) -> None:
         session = self._sessions.pop(sid, None)
         if session is not None:
             subscription, task = session
@@ -50,3 +89,15 @@ class Bridge:
         while True:
             message = await subscription.get()
             await self.server.emit("realtime_recommendation", message, to=sid)
+
+
+def key_of(environ: dict[str, Any], auth: Any) -> str | None:
+    """The key from the Socket.IO auth payload, a header, or the query string."""
+    if isinstance(auth, dict) and isinstance(auth.get("api_key"), str) and auth["api_key"]:
+        return str(auth["api_key"])
+    query = parse_qs(str(environ.get("QUERY_STRING", ""))).get("api_key")
+    return presented_key(
+        str(environ.get("HTTP_AUTHORIZATION", "")),
+        str(environ.get("HTTP_X_API_KEY", "")),
+        query[0] if query else None,
+    )

@@ -102,9 +102,8 @@ def test_upgrade_twice_is_a_no_op(scratch, template_url):
     migrate.upgrade(url)
     assert signature(url) == first == signature(template_url)
     with psycopg.connect(url) as conn:
-        assert conn.execute("select version_num from recsys.alembic_version").fetchall() == [
-            ("0003_content_hybrid",)
-        ]
+        versions = conn.execute("select version_num from recsys.alembic_version").fetchall()
+    assert versions == [(migrate.head(),)]
 
 
 def test_upgrade_on_an_up_to_date_database_is_a_no_op(db_url, template_url):

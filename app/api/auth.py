@@ -1,0 +1,108 @@
+"""Authentication at the edge: one table says which scope every route needs.
+
+Off unless keys are configured (REC_API_KEYS / REC_API_KEYS_FILE). Keys come as
+`Authorization: Bearer <key>` or `X-API-Key: <key>`; the /ws handshake also
+takes `?api_key=` because browsers cannot set headers on a WebSocket.
+"""
+
+from __future__ import annotations
+
+from quart import Quart, current_app, g, request, websocket
+
+from app.api import deps
+from app.api.errors import APIError
+from app.auth.keys import Scope, presented_key, scope_of
+from app.realtime.protocol import Access, access_for
+
+OPEN, READ, WRITE, ADMIN = Scope.OPEN, Scope.READ, Scope.WRITE, Scope.ADMIN
+
+# (method, rule) -> the scope a key needs. A route missing here needs admin, so
+# a route added without thinking about access is closed, not open;
+# tests/security/test_auth_matrix.py fails until it is listed.
+ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
+    ("GET", "/health"): OPEN,
+    ("GET", "/openapi.json"): OPEN,
+    ("GET", "/docs"): OPEN,
+    ("GET", "/redocs"): OPEN,
+    ("GET", "/scalar"): OPEN,
+    ("GET", "/demo/realtime"): OPEN,
+    ("GET", "/static/<path:name>"): OPEN,
+    ("GET", "/recommend"): READ,
+    ("GET", "/predict"): READ,
+    ("GET", "/items"): READ,
+    ("GET", "/items/<path:product_id>"): READ,
+    ("GET", "/items/<path:product_id>/similar"): READ,
+    ("GET", "/users/<path:user_id>/history"): READ,
+    ("GET", "/ws"): READ,
+    # Records an event when product_id is given: a write, whatever the verb.
+    ("GET", "/realtime-recommend"): WRITE,
+    ("POST", "/event"): WRITE,
+    ("POST", "/events"): WRITE,
+    ("POST", "/items"): WRITE,
+    ("PUT", "/items/<path:product_id>"): WRITE,
+    ("POST", "/users/<path:user_id>/token"): WRITE,
+    ("DELETE", "/users/<path:user_id>"): ADMIN,
+}
+
+
+def required_scope(method: str, rule: str | None) -> Scope:
+    if method == "OPTIONS":
+        return OPEN  # CORS preflights never carry credentials; they reveal only Allow
+    method = "GET" if method == "HEAD" else method
+    if rule is None:
+        return ADMIN  # no such route: reveal nothing to callers without a key
+    return ROUTE_SCOPES.get((method, rule), ADMIN)
+
+
+def authorize(method: str, rule: str | None, key: str | None) -> Scope:
+    """The caller's scope; raises 401 without a known key, 403 when it is too weak."""
+    settings = deps.settings()
+    if not settings.auth_enabled:
+        return ADMIN
+    needed = required_scope(method, rule)
+    scope = scope_of(settings.api_keys, key) if key else None
+    if needed is OPEN:
+        return scope or OPEN
+    if scope is None:
+        message = "an API key is required" if key is None else "unknown API key"
+        raise APIError(
+            401,
+            "unauthorized",
+            f"{message}: send Authorization: Bearer <key> or X-API-Key: <key>",
+            headers={"WWW-Authenticate": 'Bearer realm="recsys"'},
+        )
+    if scope < needed:
+        raise APIError(
+            403, "forbidden", f"this call needs a {needed.label} key; this key is {scope.label}"
+        )
+    return scope
+
+
+def token_secret() -> bytes:
+    """The secret that signs socket tokens (a random per-process one when auth is off)."""
+    return current_app.extensions["recsys.token_secret"]  # type: ignore[no-any-return]
+
+
+def register(app: Quart) -> None:
+    @app.before_request
+    async def check_request() -> None:
+        rule = request.url_rule.rule if request.url_rule else None
+        headers = request.headers
+        key = presented_key(headers.get("Authorization", ""), headers.get("X-API-Key", ""))
+        g.scope = authorize(request.method, rule, key)
+
+    @app.before_websocket
+    async def check_websocket() -> None:
+        rule = websocket.url_rule.rule if websocket.url_rule else None
+        headers = websocket.headers
+        key = presented_key(
+            headers.get("Authorization", ""),
+            headers.get("X-API-Key", ""),
+            websocket.args.get("api_key"),
+        )
+        g.scope = authorize("GET", rule, key)
+
+
+def socket_access(scope: Scope) -> Access:
+    """What a socket handshaken with `scope` must prove when it registers a user."""
+    return access_for(deps.settings().auth_enabled, scope, token_secret())

@@ -1,0 +1,1 @@
+"""Who may call what: API keys with scopes, and signed per-user socket tokens."""

@@ -1,0 +1,84 @@
+"""API keys with scopes (read < write < admin), parsed from REC_API_KEYS / REC_API_KEYS_FILE."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from enum import IntEnum
+from pathlib import Path
+
+# A key shorter than this is guessable by brute force over HTTP.
+MIN_KEY_LENGTH = 16
+
+
+class Scope(IntEnum):
+    """Ordered: a key's scope grants every scope below it."""
+
+    OPEN = 0
+    READ = 1
+    WRITE = 2
+    ADMIN = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+SCOPES = {scope.label: scope for scope in (Scope.READ, Scope.WRITE, Scope.ADMIN)}
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    secret: str
+    scope: Scope
+
+    def __repr__(self) -> str:  # never print a key in a traceback or log
+        return f"ApiKey(scope={self.scope.label})"
+
+
+def parse_entry(entry: str, source: str) -> ApiKey:
+    """`key:scope`; the key is everything before the last colon."""
+    secret, sep, scope_name = entry.strip().rpartition(":")
+    scope = SCOPES.get(scope_name.strip().lower())
+    if not sep or scope is None:
+        raise ValueError(f"{source}: each entry must be key:read, key:write or key:admin")
+    secret = secret.strip()
+    if len(secret) < MIN_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in secret):
+        raise ValueError(
+            f"{source}: keys must be at least {MIN_KEY_LENGTH} printable characters without spaces"
+        )
+    return ApiKey(secret, scope)
+
+
+def parse(raw: str, source: str = "REC_API_KEYS") -> tuple[ApiKey, ...]:
+    """`key1:read,key2:write`; empty means no keys (authentication off)."""
+    return tuple(parse_entry(entry, source) for entry in raw.split(",") if entry.strip())
+
+
+def read_file(path: Path, source: str = "REC_API_KEYS_FILE") -> tuple[ApiKey, ...]:
+    """One `key:scope` per line; blank lines and lines starting with # are skipped."""
+    try:
+        text = path.read_text()
+    except OSError as error:
+        raise ValueError(f"{source}: cannot read {path}: {error.strerror}") from None
+    lines = (line.strip() for line in text.splitlines())
+    return tuple(parse_entry(line, source) for line in lines if line and not line.startswith("#"))
+
+
+def scope_of(keys: tuple[ApiKey, ...], presented: str) -> Scope | None:
+    """The scope of the presented key, or None. Every key is compared, each in
+    constant time, so the answer's timing says nothing about which key matched."""
+    found: Scope | None = None
+    candidate = presented.encode()
+    for key in keys:
+        if hmac.compare_digest(key.secret.encode(), candidate):
+            found = key.scope
+    return found
+
+
+def presented_key(authorization: str, x_api_key: str, query_key: str | None = None) -> str | None:
+    """The key from the Authorization or X-API-Key header, else from the query string."""
+    scheme, _, value = authorization.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return x_api_key.strip() or query_key or None

@@ -1,0 +1,39 @@
+"""An app with authentication on: one key of each scope and a token secret."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app.auth import keys
+
+READ_KEY = "read-key-0123456789abcdef"
+WRITE_KEY = "write-key-0123456789abcdef"
+ADMIN_KEY = "admin-key-0123456789abcdef"
+SECRET = b"s" * 32
+SECURE = {
+    "api_keys": keys.parse(f"{READ_KEY}:read,{WRITE_KEY}:write,{ADMIN_KEY}:admin"),
+    "token_secret": SECRET,
+}
+KEYS = {"none": None, "read": READ_KEY, "write": WRITE_KEY, "admin": ADMIN_KEY}
+
+
+def bearer(key: str | None) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"} if key else {}
+
+
+@pytest.fixture
+async def secure_app(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    from app import create_app
+
+    application = create_app({"database_url": db_url, "data_dir": tmp_path, **SECURE})
+    async with application.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+def secure_client(secure_app: Any) -> Any:
+    return secure_app.test_client()
