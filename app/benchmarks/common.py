@@ -169,6 +169,13 @@ def served_app(url: str, workers: int = 1, quiet: bool = False) -> Iterator[str]
     """`recsys serve` on a free port against `url` (already migrated); yields its base URL.
 
     On an error the server log's tail goes to stderr unless `quiet`."""
+    with served_process(url, workers, quiet) as (base, _pid):
+        yield base
+
+
+@contextmanager
+def served_process(url: str, workers: int = 1, quiet: bool = False) -> Iterator[tuple[str, int]]:
+    """served_app's (base URL, pid of `recsys serve`), for who watches its processes."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="recsys-app-") as tmp:
         env = {**os.environ, "REC_DATABASE_URL": url, "REC_DATA_DIR": tmp}
@@ -178,7 +185,7 @@ def served_app(url: str, workers: int = 1, quiet: bool = False) -> Iterator[str]
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_healthy(base, proc, log)
-            yield base
+            yield base, proc.pid
         except Exception as error:
             _stop(proc)
             text = log.read_text(errors="replace")

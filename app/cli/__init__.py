@@ -6,6 +6,7 @@ import logging
 
 import click
 
+from app.cli.bench import bench
 from app.cli.common import database, settings
 from app.cli.db import db
 from app.cli.demo import demo
@@ -46,3 +47,4 @@ main.add_command(train)
 main.add_command(models)
 main.add_command(users)
 main.add_command(evaluate)
+main.add_command(bench)

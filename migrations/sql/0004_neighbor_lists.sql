@@ -15,6 +15,8 @@ create table recsys.neighbor_lists (
     measure text not null,
     neighbors bigint[] not null,
     similarities double precision[] not null,
+    -- Users who chose both, at the refresh (for the reason text).
+    pair_users integer[] not null,
     refreshed_at timestamptz not null default now()
 );
 
@@ -44,17 +46,19 @@ begin
     delete from recsys.neighbor_lists where items is null or item_id = any(items);
     -- Every item with stats gets a row, an empty one without pairs: a missing
     -- row means "not refreshed yet" (score live, refresh next round).
-    insert into recsys.neighbor_lists (item_id, measure, neighbors, similarities)
-    select s.item_id, cfg.similarity, coalesce(l.neighbors, '{}'), coalesce(l.similarities, '{}')
+    insert into recsys.neighbor_lists (item_id, measure, neighbors, similarities, pair_users)
+    select s.item_id, cfg.similarity, coalesce(l.neighbors, '{}'), coalesce(l.similarities, '{}'),
+           coalesce(l.pair_users, '{}')
       from recsys.item_stats s
       left join (
     select ranked.item_id,
            array_agg(ranked.neighbor_id order by ranked.rank) as neighbors,
-           array_agg(ranked.sim order by ranked.rank) as similarities
-      from (select nb.item_id, nb.neighbor_id, nb.sim,
+           array_agg(ranked.sim order by ranked.rank) as similarities,
+           array_agg(ranked.users order by ranked.rank) as pair_users
+      from (select nb.item_id, nb.neighbor_id, nb.sim, nb.users,
                    row_number() over (partition by nb.item_id
                                       order by nb.sim desc, nb.neighbor_id) as rank
-              from (select pairs.item_id, pairs.neighbor_id,
+              from (select pairs.item_id, pairs.neighbor_id, pairs.users,
                            recsys.similarity(cfg.similarity, pairs.users, sa.users, sb.users,
                                              n_users) as sim
                       from (select p.item_a as item_id, p.item_b as neighbor_id, p.users
@@ -224,5 +228,77 @@ begin
           from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
                               for_user, include_seen) p;
     end if;
+end;
+$$;
+
+-- Items most often chosen by the same users as `product`, normalised by
+-- popularity (cosine by default; see recsys.settings.similarity). Read from the
+-- item's refreshed neighbour list when it has one for this measure; ranked live
+-- from item_pairs otherwise, or beyond a truncated list that filters emptied.
+create or replace function recsys.similar_items(
+    product text, k integer default 10, measure text default null,
+    category text default null, exclude text[] default '{}'
+)
+returns table (product_id text, score double precision, reason text)
+language plpgsql stable as $$
+declare
+    cfg recsys.settings := (select s from recsys.settings s);
+    item recsys.items := (select i from recsys.items i where i.external_id = product);
+    list recsys.neighbor_lists;
+    n_users double precision;
+    n integer;
+    shown text[] := '{}';
+begin
+    perform recsys.check_k(k);
+    if item is null then
+        raise exception 'unknown product_id "%"', product
+            using errcode = 'no_data_found', column = 'product_id';
+    end if;
+    exclude := coalesce(exclude, '{}');
+    measure := recsys.check_measure(coalesce(measure, cfg.similarity));
+    select * into list from recsys.neighbor_lists l
+     where l.item_id = item.id and l.measure = similar_items.measure;
+    if found then
+        return query
+        select i.external_id, nb.sim,
+               'chosen together by ' || nb.users
+               || case when nb.users = 1 then ' user' else ' users' end
+          from unnest(list.neighbors, list.similarities, list.pair_users)
+               with ordinality as nb(item_id, sim, users, rank)
+          join recsys.items i on i.id = nb.item_id
+         where i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+         order by nb.rank
+         limit k;
+        get diagnostics n = row_count;
+        if n >= k or cardinality(list.neighbors) < cfg.neighbor_list_size then
+            return;
+        end if;
+        shown := array(select i.external_id from recsys.items i
+                        where i.id = any(list.neighbors));
+        k := k - n;
+    end if;
+    if measure = 'llr' then
+        n_users := (select count(*) from recsys.users where n_items > 0);
+    end if;
+    return query
+    with neighbours as (
+        select p.item_b as item_id, p.users from recsys.item_pairs p where p.item_a = item.id
+        union all
+        select p.item_a, p.users from recsys.item_pairs p where p.item_b = item.id
+    )
+    select i.external_id,
+           recsys.similarity(measure, nb.users, sa.users, sb.users, n_users) as sim,
+           'chosen together by ' || nb.users || case when nb.users = 1 then ' user' else ' users' end
+      from neighbours nb
+      join recsys.item_stats sa on sa.item_id = item.id
+      join recsys.item_stats sb on sb.item_id = nb.item_id
+      join recsys.items i on i.id = nb.item_id
+     where i.available
+       and (category is null or i.categories @> array[category])
+       and not (i.external_id = any(exclude || shown))
+     order by sim desc, i.id
+     limit k;
 end;
 $$;

@@ -179,3 +179,33 @@ async def test_one_refresher_at_a_time_across_instances(db_url):
         assert await neighbors.refresh(pool) == 0
     finally:
         await pool.close()
+
+
+def similar(conn: psycopg.Connection[Any], product: str, **filters: Any) -> Rows:
+    return conn.execute(
+        "select product_id, score, reason from recsys.similar_items(%s, 10,"
+        " category => %s, exclude => %s)",
+        (product, filters.get("category"), filters.get("exclude", [])),
+    ).fetchall()
+
+
+def test_similar_items_from_lists_equals_live_ranking(conn):
+    ingest(conn, shop(8))
+    products = [f"p{n}" for n in range(0, 30, 3)]
+    live = {p: similar(conn, p) for p in products}
+    conn.execute("update recsys.settings set neighbor_list_size = 1000")
+    refresh(conn)
+    for product in products:
+        same(similar(conn, product), live[product])
+
+
+def test_similar_items_ranks_live_beyond_a_list_the_filters_emptied(conn):
+    ingest(conn, shop(9))
+    conn.execute("update recsys.settings set neighbor_list_size = 3")
+    refresh(conn)
+    listed = [r[0] for r in similar(conn, "p0")][:3]
+    conn.execute("delete from recsys.neighbor_lists")
+    live = similar(conn, "p0", exclude=listed)
+    refresh(conn)
+    assert similar(conn, "p0", exclude=listed) == live
+    assert len(live) == 10

@@ -1,0 +1,101 @@
+"""Closed-loop HTTP load: `concurrency` clients on one event loop, each sending
+its next pre-built request as soon as the previous one is answered.
+
+The generator shares the cores with the server, so it stays cheap: one aiohttp
+session (keep-alive), requests built before the clock starts, no JSON parsing
+of the answers. Requests started during the warm-up are sent but not counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import aiohttp
+
+JSON = {"content-type": "application/json"}
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str  # path and query, relative to the base URL
+    body: bytes | None = None
+    ok: tuple[int, ...] = (200,)
+    events: int = 0  # events the body carries (POST /event, POST /events)
+
+
+@dataclass
+class Sample:
+    """What the clients saw in the measured window."""
+
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    first_error: str | None = None
+    events: int = 0
+    started: float = 0.0  # perf_counter at the end of the warm-up
+    ended: float = 0.0  # last answer of a counted request
+
+    @property
+    def seconds(self) -> float:
+        return max(self.ended - self.started, 1e-9)
+
+    def failed(self, message: str) -> None:
+        self.errors += 1
+        self.first_error = self.first_error or message[:300]
+
+
+def session(base: str, connections: int) -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
+    timeout = aiohttp.ClientTimeout(total=60)
+    return aiohttp.ClientSession(base, connector=connector, timeout=timeout)
+
+
+async def closed_loop(
+    http: aiohttp.ClientSession,
+    requests: Sequence[Request],
+    concurrency: int,
+    seconds: float,
+    warmup: float,
+) -> Sample:
+    """Run `concurrency` clients for warmup + seconds over `requests`, in turn."""
+    sample = Sample()
+    now = time.perf_counter()
+    sample.started = now + warmup
+    deadline = sample.started + seconds
+    turn = itertools.count()
+
+    async def client() -> None:
+        while (start := time.perf_counter()) < deadline:
+            request = requests[next(turn) % len(requests)]
+            error = await send(http, request)
+            end = time.perf_counter()
+            if start < sample.started:
+                continue
+            sample.ended = max(sample.ended, end)
+            if error:
+                sample.failed(error)
+            else:
+                sample.latencies_ms.append((end - start) * 1000)
+                sample.events += request.events
+
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    return sample
+
+
+async def send(http: aiohttp.ClientSession, request: Request) -> str | None:
+    """None when answered with an expected status, else what went wrong."""
+    headers = JSON if request.body is not None else None
+    try:
+        async with http.request(
+            request.method, request.url, data=request.body, headers=headers
+        ) as response:
+            body = await response.read()
+            if response.status in request.ok:
+                return None
+            return f"{request.method} {request.url}: {response.status} {body[:200]!r}"
+    except (aiohttp.ClientError, TimeoutError) as error:
+        return f"{request.method} {request.url}: {type(error).__name__} {error}"

@@ -1,0 +1,171 @@
+"""How cost grows with event count, catalogue size and history length.
+
+Each size gets a fresh database loaded with `recsys bench`'s synthetic,
+popularity-skewed shop (the same trigger-maintained path as `recsys import`),
+then, server-side in SQL with one client:
+
+- load: events/s of the bulk load, every count maintained;
+- write: one event by an existing user (ingest + trigger), rolled back so
+  every sample sees the same state;
+- reads: behavior_based (from refreshed neighbour lists, and live), popular,
+  similar_items, for random active users / items.
+
+History length: users with exactly 10, 100 and 1 000 distinct items are added
+to the 100 000-event shop; their single-event write and behavior_based read are
+timed the same way.
+
+    python -m app.benchmarks.scaling            # every axis
+    python -m app.benchmarks.scaling --axis events
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+
+from app.bench import seed, workload
+from app.benchmarks import common
+
+EVENTS = (10_000, 100_000, 1_000_000)
+ITEMS = (1_000, 10_000, 100_000)
+HISTORIES = (10, 100, 1_000)
+SAMPLES = 200
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+
+def timed(conn: Conn, calls: list[Callable[[Conn], object]]) -> dict[str, float]:
+    times = []
+    for call in calls:
+        started = time.perf_counter()
+        call(conn)
+        times.append((time.perf_counter() - started) * 1000)
+    return common.summary(times[len(times) // 10 :])  # the first tenth warms caches
+
+
+def read(query: str, arg: str) -> Callable[[Conn], object]:
+    return lambda conn: conn.execute(query, (arg,)).fetchall()
+
+
+def write(user: str, item: str) -> Callable[[Conn], object]:
+    def call(conn: Conn) -> None:
+        conn.execute(
+            "select * from recsys.ingest_events(array[%s], array[%s], array['view'])",
+            (user, item),
+        )
+        conn.rollback()
+
+    return call
+
+
+def measure(url: str, users: list[str], items: list[str]) -> dict[str, Any]:
+    rng = random.Random(7)
+    who = [rng.choice(users) for _ in range(SAMPLES)]
+    what = [rng.choice(items) for _ in range(SAMPLES)]
+    bb = "select * from recsys.behavior_based(%s, 10)"
+    with psycopg.connect(url) as conn:
+        result = {"write": timed(conn, [write(u, i) for u, i in zip(who, what, strict=True)])}
+        conn.autocommit = True
+        conn.execute("select recsys.refresh_neighbor_lists_since(everything => true)")
+        result["behavior_based"] = timed(conn, [read(bb, u) for u in who])
+        result["similar_items"] = timed(
+            conn, [read("select * from recsys.similar_items(%s, 10)", i) for i in what]
+        )
+        result["popular"] = timed(
+            conn, [read("select * from recsys.popular(10, for_user => %s)", u) for u in who]
+        )
+        conn.execute("delete from recsys.neighbor_lists")
+        result["behavior_based_live"] = timed(conn, [read(bb, u) for u in who])
+    return result
+
+
+def shop(server: str, spec: workload.Spec) -> tuple[str, workload.Workload, dict[str, Any]]:
+    url = common.fresh_database(server, "bench_scaling")
+    w = workload.generate(spec)
+    loaded = seed.load(url, w, progress=False)
+    return url, w, {"load_s": loaded.seconds, "load_events_per_s": loaded.events_per_s}
+
+
+def one_size(server: str, spec: workload.Spec) -> dict[str, Any]:
+    url, w, row = shop(server, spec)
+    users = [w.user_id(int(i)) for i in w.active_users()]
+    items = [w.item_id(int(i)) for i in set(w.event_item.tolist())]
+    row.update(measure(url, users, items))
+    common.drop_database(server, "bench_scaling")
+    return row
+
+
+def add_heavy_user(conn: Conn, user: str, w: workload.Workload, n: int) -> None:
+    items = random.Random(n).sample(range(w.spec.items), n)
+    conn.execute(
+        "select * from recsys.ingest_events(%s, %s, %s)",
+        ([user] * n, [w.item_id(i) for i in items], ["view"] * n),
+    )
+    conn.commit()
+
+
+def histories(server: str) -> dict[str, Any]:
+    url, w, _ = shop(server, workload.Spec(users=10_000, items=10_000, events=100_000))
+    rows: dict[str, Any] = {}
+    with psycopg.connect(url) as conn:
+        for n in HISTORIES:
+            add_heavy_user(conn, f"heavy-{n}", w, n)
+    for n in HISTORIES:
+        fresh = [w.item_id(i) for i in range(w.spec.items - SAMPLES, w.spec.items)]
+        rows[f"{n} items"] = measure(url, [f"heavy-{n}"], fresh)
+    common.drop_database(server, "bench_scaling")
+    return rows
+
+
+def axes(server: str, which: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if which in ("all", "events"):
+        out["events"] = {
+            f"{n:,}": one_size(server, workload.Spec(users=n // 10, items=10_000, events=n))
+            for n in EVENTS
+        }
+    if which in ("all", "items"):
+        out["items"] = {
+            f"{n:,}": one_size(server, workload.Spec(users=10_000, items=n, events=100_000))
+            for n in ITEMS
+        }
+    if which in ("all", "history"):
+        out["history"] = histories(server)
+    return out
+
+
+COLUMNS = ("write", "behavior_based", "behavior_based_live", "similar_items", "popular")
+
+
+def report(results: dict[str, Any]) -> None:
+    headers = ["size", "load ev/s", *(f"{c} p50/p99 ms" for c in COLUMNS)]
+    for axis, sizes in results.items():
+        table = [
+            [
+                size,
+                row.get("load_events_per_s", "-"),
+                *(f"{row[c]['p50']:.2f} / {row[c]['p99']:.2f}" for c in COLUMNS),
+            ]
+            for size, row in sizes.items()
+        ]
+        common.print_table(f"cost by {axis}", headers, table)
+
+
+def main() -> None:
+    parser = common.parser(__doc__ or "")
+    parser.add_argument("--axis", choices=("all", "events", "items", "history"), default="all")
+    args = parser.parse_args()
+    with common.postgres() as server:
+        results = axes(server, args.axis)
+    report(results)
+    common.write_json(
+        args.json, {"benchmark": "scaling", "machine": common.machine(), "results": results}
+    )
+
+
+if __name__ == "__main__":
+    main()
