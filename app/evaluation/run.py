@@ -68,9 +68,14 @@ def evaluate(
         with bar.phase("load training part"):
             load(url, source, parts)
         with bar.phase("train"):
-            outcomes = runner.train(
-                url, ["all"], runner.Options(progress=False, random_state=protocol.seed)
+            # The hybrid's weights are fitted on a validation split of the training
+            # part made the way the test part was: tuning mimics the protocol.
+            options = runner.Options(
+                progress=False,
+                random_state=protocol.seed,
+                params={"hybrid": {"validation": protocol.split}},
             )
+            outcomes = runner.train(url, ["all"], options)
         ctx = scoring.Context.of(
             parts.train, parts.test, protocol.k, scratch.catalogue(url), scratch.embeddings(url)
         )

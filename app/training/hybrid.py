@@ -137,13 +137,17 @@ class HybridWeights:
     random_state: int = 0
     lam: float = 500.0
     n_neighbors: int = 100
+    # How the validation part is held out of the training data (app.evaluation.split):
+    # temporal by default, as serving predicts the future; `recsys evaluate` fits
+    # the weights under the protocol it then scores with.
+    validation: str = "temporal"
     weights: dict[str, dict[str, float]] = field(default_factory=dict)
     # Bucket -> the strategies recsys.switching tries, strongest on validation first.
     switching: dict[str, list[str]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
 
     def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
-        train, test = split.temporal(frame, HOLDOUT)
+        train, test = split.by_name(self.validation, frame, HOLDOUT, self.random_state)
         signals = Signals.learn(train, embeddings, EASE(self.lam, self.n_neighbors, "log"))
         test = test[test["item_id"].isin(signals.index.item_ids)]
         self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
@@ -203,6 +207,7 @@ class HybridWeights:
             "candidates": self.candidates,
             "step": self.step,
             "min_history": self.min_history,
+            "validation": self.validation,
             "weights": self.weights,
             "switching": self.switching,
         }

@@ -82,3 +82,14 @@ def test_item_models_keep_neighbours_within_a_taste_group(model):
     groups = {(ids[r.item_id][0], ids[r.neighbor_id][0]) for r in positive.itertuples()}
     assert groups == {("a", "a"), ("b", "b")}
     assert neighbors.groupby("item_id").size().max() <= 5
+
+
+def test_hybrid_weights_validate_on_the_split_they_are_told():
+    from app.training.hybrid import HybridWeights
+
+    frame = frame_of(views_of_groups())
+    with pytest.raises(ValueError, match="unknown split 'bogus'"):
+        HybridWeights(validation="bogus").fit(frame, {})
+    fitted = HybridWeights(validation="random", random_state=1).fit(frame, {})
+    assert fitted.params()["validation"] == "random"
+    assert HybridWeights(**fitted.params()).validation == "random"
