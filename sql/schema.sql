@@ -591,7 +591,9 @@ begin
      using unnest(zero_a, zero_b) as z(item_a, item_b)
      where p.item_a = z.item_a and p.item_b = z.item_b;
     -- Their neighbour lists are stale: dropped, they are scored live until the
-    -- next refresh rebuilds them (recsys.refresh_neighbor_lists_since).
+    -- next refresh rebuilds them (recsys.refresh_neighbor_lists_since). The
+    -- refresher's lock first: both rewrite list rows, in no common order.
+    perform pg_advisory_xact_lock(7303475812);
     delete from recsys.neighbor_lists l where l.item_id = any(touched);
 
     items := array(select distinct i from unnest(items) as i order by 1);

@@ -209,3 +209,21 @@ def test_similar_items_ranks_live_beyond_a_list_the_filters_emptied(conn):
     refresh(conn)
     assert similar(conn, "p0", exclude=listed) == live
     assert len(live) == 10
+
+
+def test_an_erasure_waits_for_a_running_refresh(db_url):
+    with psycopg.connect(db_url, autocommit=True) as setup:
+        ingest(setup, shop(10))
+        refresh(setup)
+    with psycopg.connect(db_url) as refresher, psycopg.connect(db_url) as eraser:
+        refresher.execute("select pg_advisory_xact_lock(7303475812)")  # mid-refresh
+        eraser.execute("set statement_timeout = '300ms'")
+        with pytest.raises(psycopg.errors.QueryCanceled):
+            eraser.execute("select * from recsys.forget_user('u1')")
+        eraser.rollback()
+        refresher.commit()
+        eraser.execute("select * from recsys.forget_user('u1')")
+        eraser.commit()
+        assert (
+            eraser.execute("select 1 from recsys.users where external_id = 'u1'").fetchall() == []
+        )
