@@ -227,3 +227,26 @@ def test_an_erasure_waits_for_a_running_refresh(db_url):
         assert (
             eraser.execute("select 1 from recsys.users where external_id = 'u1'").fetchall() == []
         )
+
+
+def test_a_list_emptied_by_unavailable_items_ranks_every_candidate(conn):
+    ingest(conn, shop(11, users=30, items=300, events=3000))
+    refresh(conn)
+    ranked = [
+        r[0]
+        for r in conn.execute(
+            "select product_id from recsys.behavior_based('u1', 1000) where reason like 'often%'"
+        )
+    ]
+    cap = (
+        5
+        + 10
+        + conn.execute("select n_items from recsys.users where external_id = 'u1'").fetchone()[0]
+    )
+    assert len(ranked) > cap + 5  # else the first pass could not run short
+    conn.execute(
+        "update recsys.items set available = false where external_id = any(%s)", (ranked[:cap],)
+    )
+    top = conn.execute("select product_id, reason from recsys.behavior_based('u1', 5)").fetchall()
+    assert [r[0] for r in top] == ranked[cap : cap + 5]
+    assert all(r[1].startswith("often together") for r in top)
