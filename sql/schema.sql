@@ -1271,17 +1271,25 @@ language sql stable as $$
           from recsys.interactions x
          where x.user_id = uid
     ),
-    scored as (
+    scored as materialized (
         select n.neighbor_id, sum(h.w * n.score) as score
           from history h
           join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
          group by n.neighbor_id
+        having sum(h.w * n.score) > 0
     ),
-    top as (
+    -- The best k + history + 10 candidates first: a few index probes, where
+    -- joining every candidate with the catalogue cost a scan of it. Every
+    -- candidate only when the filters leave fewer than k of those.
+    capped as (
         select i.id, i.external_id, sc.score
-          from scored sc
+          from (select * from scored
+                 order by score desc, neighbor_id
+                 limit case when category is null
+                            then k + cardinality(exclude) + 10 + (select count(*) from history)
+                       end) sc
           join recsys.items i on i.id = sc.neighbor_id
-         where sc.score > 0
+         where true
            and i.available
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
@@ -1290,6 +1298,25 @@ language sql stable as $$
                               and (not include_seen or x.purchases > 0))
          order by sc.score desc, i.id
          limit k
+    ),
+    every as (
+        select i.id, i.external_id, sc.score
+          from scored sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    top as (
+        select * from capped where (select count(*) from capped) >= k
+        union all
+        select * from every where (select count(*) from capped) < k
     )
     select t.external_id, t.score, 'liked by people who liked ' || coalesce(src.title, src.external_id)
       from top t
@@ -1663,24 +1690,51 @@ language sql stable as $$
           from recsys.interactions x
          where x.user_id = uid
     ),
-    scored as (
+    scored as materialized (
         select n.neighbor_id, sum(h.w * n.score) as score
           from history h
           join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
          group by n.neighbor_id
+        having sum(h.w * n.score) > 0
+    ),
+    -- The best k + history + 10 candidates first: a few index probes, where
+    -- joining every candidate with the catalogue cost a scan of it. Every
+    -- candidate only when the filters leave fewer than k of those.
+    capped as (
+        select i.id, i.external_id, sc.score
+          from (select * from scored
+                 order by score desc, neighbor_id
+                 limit case when category is null
+                            then k + cardinality(exclude) + 10 + (select count(*) from history)
+                       end) sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    every as (
+        select i.id, i.external_id, sc.score
+          from scored sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
     )
-    select i.id, i.external_id, sc.score
-      from scored sc
-      join recsys.items i on i.id = sc.neighbor_id
-     where sc.score > 0
-       and i.available
-       and (category is null or i.categories @> array[category])
-       and not (i.external_id = any(exclude))
-       and not exists (select 1 from recsys.interactions x
-                        where x.user_id = uid and x.item_id = i.id
-                          and (not include_seen or x.purchases > 0))
-     order by sc.score desc, i.id
-     limit k;
+    select * from capped where (select count(*) from capped) >= k
+    union all
+    select * from every where (select count(*) from capped) < k;
 $$;
 
 -- The user's item contributing most to `item`'s neighbour score: names the reason.

@@ -327,3 +327,137 @@ begin
      limit k;
 end;
 $$;
+
+-- Collaborative scoring probes the best candidates first, like behavior_based.
+create or replace function recsys.neighbor_scores(
+    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
+    include_seen boolean
+)
+returns table (product_id text, score double precision, reason text)
+language sql stable as $$
+    with history as materialized (
+        select x.item_id,
+               case when run.params ->> 'weighting' = 'binary' then 1
+                    else ln(1 + greatest(x.score, 0)) end as w
+          from recsys.interactions x
+         where x.user_id = uid
+    ),
+    scored as materialized (
+        select n.neighbor_id, sum(h.w * n.score) as score
+          from history h
+          join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
+         group by n.neighbor_id
+        having sum(h.w * n.score) > 0
+    ),
+    -- The best k + history + 10 candidates first: a few index probes, where
+    -- joining every candidate with the catalogue cost a scan of it. Every
+    -- candidate only when the filters leave fewer than k of those.
+    capped as (
+        select i.id, i.external_id, sc.score
+          from (select * from scored
+                 order by score desc, neighbor_id
+                 limit case when category is null
+                            then k + cardinality(exclude) + 10 + (select count(*) from history)
+                       end) sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    every as (
+        select i.id, i.external_id, sc.score
+          from scored sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    top as (
+        select * from capped where (select count(*) from capped) >= k
+        union all
+        select * from every where (select count(*) from capped) < k
+    )
+    select t.external_id, t.score, 'liked by people who liked ' || coalesce(src.title, src.external_id)
+      from top t
+     cross join lateral (
+           select h.item_id
+             from history h
+             join recsys.item_neighbors n
+               on n.run_id = run.id and n.item_id = h.item_id and n.neighbor_id = t.id
+            order by h.w * n.score desc, h.item_id
+            limit 1) s
+      join recsys.items src on src.id = s.item_id
+     order by t.score desc, t.id;
+$$;
+
+create or replace function recsys.neighbor_candidates(
+    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
+    include_seen boolean
+)
+returns table (item_id bigint, product_id text, score double precision)
+language sql stable as $$
+    with history as materialized (
+        select x.item_id,
+               case when run.params ->> 'weighting' = 'binary' then 1
+                    else ln(1 + greatest(x.score, 0)) end as w
+          from recsys.interactions x
+         where x.user_id = uid
+    ),
+    scored as materialized (
+        select n.neighbor_id, sum(h.w * n.score) as score
+          from history h
+          join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
+         group by n.neighbor_id
+        having sum(h.w * n.score) > 0
+    ),
+    -- The best k + history + 10 candidates first: a few index probes, where
+    -- joining every candidate with the catalogue cost a scan of it. Every
+    -- candidate only when the filters leave fewer than k of those.
+    capped as (
+        select i.id, i.external_id, sc.score
+          from (select * from scored
+                 order by score desc, neighbor_id
+                 limit case when category is null
+                            then k + cardinality(exclude) + 10 + (select count(*) from history)
+                       end) sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    every as (
+        select i.id, i.external_id, sc.score
+          from scored sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    )
+    select * from capped where (select count(*) from capped) >= k
+    union all
+    select * from every where (select count(*) from capped) < k;
+$$;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import psycopg
 import pytest
 
@@ -160,3 +161,29 @@ def test_the_model_that_ranked_better_on_validation_goes_first(conn, db_url):
     conn.execute("update recsys.model_runs set metrics = '{}' where role = 'implicit'")
     conn.commit()
     assert collaborative(conn, "u0")[0][2].startswith("liked by people who liked")
+
+
+def test_collaborative_ranks_every_candidate_when_the_best_are_unavailable(conn, db_url):
+    rng = np.random.default_rng(5)
+    items = rng.zipf(1.3, 4000) % 300
+    users = rng.integers(0, 40, 4000)
+    ingest(
+        conn,
+        [
+            (f"u{u}", f"p{i}", "view", None, at(n / 10))
+            for n, (u, i) in enumerate(zip(users, items, strict=True))
+        ],
+    )
+    conn.commit()
+    runner.train(db_url, ["ease"], runner.Options(progress=False, params={"ease": {"lam": 1.0}}))
+    ranked = [r[0] for r in collaborative(conn, "u1", 1000) if r[2].startswith("liked by")]
+    seen = conn.execute("select n_items from recsys.users where external_id = 'u1'").fetchone()[0]
+    cap = 3 + 10 + seen  # k + exclude + margin + history: the first pass's candidates
+    assert len(ranked) > cap + 3  # else the first pass could not run short
+    conn.execute(
+        "update recsys.items set available = false where external_id = any(%s)", (ranked[:cap],)
+    )
+    conn.commit()
+    top = collaborative(conn, "u1", 3)
+    assert [r[0] for r in top] == ranked[cap : cap + 3]
+    assert all(r[2].startswith("liked by") for r in top)
