@@ -804,9 +804,12 @@ set work_mem = '128MB'
 as $$
 declare
     cfg recsys.settings := (select s from recsys.settings s);
-    n_users double precision := (select count(*) from recsys.users where n_items > 0);
+    n_users double precision;
     written integer;
 begin
+    if cfg.similarity = 'llr' then
+        n_users := (select count(*) from recsys.users where n_items > 0);
+    end if;
     delete from recsys.neighbor_lists where items is null or item_id = any(items);
     -- Every item with stats gets a row, an empty one without pairs: a missing
     -- row means "not refreshed yet" (score live, refresh next round).
@@ -899,7 +902,8 @@ set plan_cache_mode = force_custom_plan
 as $$
 declare
     cfg recsys.settings := (select s from recsys.settings s);
-    uid bigint := (select id from recsys.users where external_id = for_user);
+    uid bigint;
+    history integer;
     n_users double precision;
     cap integer;
     found_ids text[];
@@ -908,6 +912,7 @@ declare
     shown text[] := '{}';
     row record;
 begin
+    select u.id, u.n_items into uid, history from recsys.users u where u.external_id = for_user;
     perform recsys.check_k(k);
     exclude := coalesce(exclude, '{}');
     measure := recsys.check_measure(coalesce(measure, cfg.similarity));
@@ -919,8 +924,7 @@ begin
     -- then, if the list came short, every candidate. Probing ~k + history items
     -- instead of every candidate: 3.1 -> 2.0 ms per call on the bench's shop.
     cap := case when category is null
-                then k + cardinality(exclude) + 10
-                     + coalesce((select u.n_items from recsys.users u where u.id = uid), 0)
+                then k + cardinality(exclude) + 10 + coalesce(history, 0)
            end;
     loop
         found_ids := '{}';
@@ -1254,15 +1258,14 @@ begin
 end;
 $$;
 
--- Scores a user's live interactions (events after training included) against
--- the implicit run's item neighbours, then names the strongest source item of
--- each of the k winners only (a probe per winner, not an ordered aggregate per
--- candidate: 40 -> 24 ms at p50 on ml-100k).
-create function recsys.neighbor_scores(
+-- The implicit model's top k for a user: the run's item neighbours summed over
+-- the user's live interactions (events after training included). Without
+-- reasons: the adaptive blend names the source of its k winners only.
+create function recsys.neighbor_candidates(
     uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
     include_seen boolean
 )
-returns table (product_id text, score double precision, reason text)
+returns table (item_id bigint, product_id text, score double precision)
 language sql stable as $$
     with history as materialized (
         select x.item_id,
@@ -1312,23 +1315,36 @@ language sql stable as $$
                               and (not include_seen or x.purchases > 0))
          order by sc.score desc, i.id
          limit k
-    ),
-    top as (
-        select * from capped where (select count(*) from capped) >= k
-        union all
-        select * from every where (select count(*) from capped) < k
     )
-    select t.external_id, t.score, 'liked by people who liked ' || coalesce(src.title, src.external_id)
-      from top t
+    select * from capped where (select count(*) from capped) >= k
+    union all
+    select * from every where (select count(*) from capped) < k;
+$$;
+
+-- recsys.neighbor_candidates with reasons: each of the k winners names the item
+-- of the user's history that contributed most (a probe per winner, not an
+-- ordered aggregate per candidate: 40 -> 24 ms at p50 on ml-100k).
+create function recsys.neighbor_scores(
+    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
+    include_seen boolean
+)
+returns table (product_id text, score double precision, reason text)
+language sql stable as $$
+    select c.product_id, c.score,
+           'liked by people who liked ' || coalesce(src.title, src.external_id)
+      from recsys.neighbor_candidates(uid, run, k, exclude, category, include_seen) c
      cross join lateral (
-           select h.item_id
-             from history h
+           select x.item_id
+             from recsys.interactions x
              join recsys.item_neighbors n
-               on n.run_id = run.id and n.item_id = h.item_id and n.neighbor_id = t.id
-            order by h.w * n.score desc, h.item_id
+               on n.run_id = run.id and n.item_id = x.item_id and n.neighbor_id = c.item_id
+            where x.user_id = uid
+            order by case when run.params ->> 'weighting' = 'binary' then 1
+                          else ln(1 + greatest(x.score, 0)) end * n.score desc,
+                     x.item_id
             limit 1) s
       join recsys.items src on src.id = s.item_id
-     order by t.score desc, t.id;
+     order by c.score desc, c.item_id;
 $$;
 
 -- Matrix-factorisation top-N: the user's factors against the run's HNSW index
@@ -1673,68 +1689,6 @@ begin
                               for_user, include_seen) p;
     end if;
 end;
-$$;
-
--- recsys.neighbor_scores without the reasons: the adaptive blend names the
--- source of its k winners only (a probe each), not of its 100 candidates.
-create function recsys.neighbor_candidates(
-    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
-    include_seen boolean
-)
-returns table (item_id bigint, product_id text, score double precision)
-language sql stable as $$
-    with history as materialized (
-        select x.item_id,
-               case when run.params ->> 'weighting' = 'binary' then 1
-                    else ln(1 + greatest(x.score, 0)) end as w
-          from recsys.interactions x
-         where x.user_id = uid
-    ),
-    scored as materialized (
-        select n.neighbor_id, sum(h.w * n.score) as score
-          from history h
-          join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
-         group by n.neighbor_id
-        having sum(h.w * n.score) > 0
-    ),
-    -- The best k + history + 10 candidates first: a few index probes, where
-    -- joining every candidate with the catalogue cost a scan of it. Every
-    -- candidate only when the filters leave fewer than k of those.
-    capped as (
-        select i.id, i.external_id, sc.score
-          from (select * from scored
-                 order by score desc, neighbor_id
-                 limit case when category is null
-                            then k + cardinality(exclude) + 10 + (select count(*) from history)
-                       end) sc
-          join recsys.items i on i.id = sc.neighbor_id
-         where true
-           and i.available
-           and (category is null or i.categories @> array[category])
-           and not (i.external_id = any(exclude))
-           and not exists (select 1 from recsys.interactions x
-                            where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
-         order by sc.score desc, i.id
-         limit k
-    ),
-    every as (
-        select i.id, i.external_id, sc.score
-          from scored sc
-          join recsys.items i on i.id = sc.neighbor_id
-         where true
-           and i.available
-           and (category is null or i.categories @> array[category])
-           and not (i.external_id = any(exclude))
-           and not exists (select 1 from recsys.interactions x
-                            where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
-         order by sc.score desc, i.id
-         limit k
-    )
-    select * from capped where (select count(*) from capped) >= k
-    union all
-    select * from every where (select count(*) from capped) < k;
 $$;
 
 -- The user's item contributing most to `item`'s neighbour score: names the reason.

@@ -8,11 +8,12 @@ lets one refresh and the others skip.
 
 from __future__ import annotations
 
-import asyncio
+import itertools
 import logging
 
 from psycopg_pool import AsyncConnectionPool
 
+from app import periodic
 from app.db import queries
 from app.db.pool import Connection
 
@@ -32,13 +33,13 @@ async def every(
     pool: AsyncConnectionPool[Connection], seconds: float, full_every: int = 360
 ) -> None:
     """Refresh after each `seconds`; a failed round is logged and the next one tried."""
-    rounds = 0
-    while True:
-        await asyncio.sleep(seconds)
-        rounds += 1
-        try:
-            written = await refresh(pool, everything=rounds % full_every == 0)
-            if written:
-                log.info("refreshed %d neighbour lists", written)
-        except Exception:
-            log.exception("neighbour-list refresh failed; behavior_based serves the old lists")
+    rounds = itertools.count(1)
+
+    async def refresh_round() -> None:
+        written = await refresh(pool, everything=next(rounds) % full_every == 0)
+        if written:
+            log.info("refreshed %d neighbour lists", written)
+
+    await periodic.every(
+        seconds, refresh_round, "neighbour-list refresh failed; behavior_based serves the old lists"
+    )

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from app.db import queries
+from app.db import locks, queries
 
 log = logging.getLogger(__name__)
 
@@ -58,14 +58,10 @@ def prune(
 
 def prune_if_free(url: str, older_than_days: float) -> Pruned | None:
     """Prune unless another instance is pruning (advisory lock); None if skipped."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        row = conn.execute(queries.get("try_prune_lock")).fetchone()
-        if not (row and row[0]):
+    with locks.held_if_free(url, "prune") as held:
+        if not held:
             log.info("another instance is pruning; skipping this round")
             return None
-        try:
-            done = prune(url, cutoff(older_than_days))
-        finally:
-            conn.execute(queries.get("release_prune_lock"))
+        done = prune(url, cutoff(older_than_days))
     log.info("retention: %d events of %d users pruned", done.events, done.users)
     return done
