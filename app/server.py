@@ -39,10 +39,13 @@ def run(url: str, host: str, port: int, workers: int = 1) -> None:
         raise click.ClickException(str(error)) from None
     config = hypercorn_config(host, port, settings)
     click.echo(f"recsys: serving http://{host}:{port}  (docs: /docs, database: `recsys db url`)")
-    # Hypercorn logs through its own handler; without this, the root handler that
-    # `recsys -v` installs prints every line twice.
-    logging.getLogger("hypercorn.error").propagate = False
     if workers <= 1:
+        # Hypercorn logs through its own handler; without this, the root handler
+        # that `recsys` installs prints every line twice. It creates its loggers
+        # on first use of config.log, resetting propagate: create them first.
+        # (Spawned workers have no root handler, and config.log cannot be pickled.)
+        assert config.log is not None
+        logging.getLogger("hypercorn.error").propagate = False
         asyncio.run(_serve_from_env(config))
     else:
         supervise(config, workers)
