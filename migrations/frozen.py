@@ -1,12 +1,12 @@
-"""Apply a frozen SQL file from migrations/sql: revisions never read live sql/."""
+"""Apply a frozen SQL file from migrations/sql: revisions never read the live sql/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic import op
 
-FROZEN = Path(__file__).resolve().parent / "sql"
+from app import resources
+
+FROZEN = resources.directory(resources.MIGRATIONS) / "sql"
 
 
 def apply(filename: str) -> None:

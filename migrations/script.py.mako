@@ -5,7 +5,7 @@ Revises: ${down_revision | comma,n}
 Create Date: ${create_date}
 """
 
-from migrations.frozen import apply
+from app.migrations.frozen import apply
 
 revision = ${repr(up_revision)}
 down_revision = ${repr(down_revision)}

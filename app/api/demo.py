@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from quart import Blueprint, Response, send_from_directory
 from quart_schema import hide
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
+from app import resources
+
+STATIC = resources.directory(resources.STATIC)
 
 bp = Blueprint("demo", __name__)
 

@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
+from app import resources
 from app.config import Settings
 from app.db import queries
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def alembic_config(url: str | None = None) -> Config:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(ROOT / "migrations"))
+    """Alembic's configuration, built here rather than read from alembic.ini:
+    the installed package has no repository root, and env.py needs only the URL.
+    (The repository's alembic.ini serves `alembic` run by hand from a checkout.)"""
+    config = Config()
+    config.set_main_option("script_location", str(resources.directory(resources.MIGRATIONS)))
+    config.set_main_option("path_separator", "os")
     config.attributes["url"] = url
     return config
 

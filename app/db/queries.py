@@ -1,12 +1,13 @@
-"""Named SQL from sql/queries.sql, parsed once into a dict."""
+"""Named SQL from sql/queries.sql (installed as app.sql), parsed once into a dict."""
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from pathlib import Path
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+from app import resources
+
+SQL_DIR = resources.directory(resources.SQL)
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
 
 

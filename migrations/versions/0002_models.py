@@ -5,7 +5,7 @@ Revises: 0001_initial
 Create Date: 2026-11-28
 """
 
-from migrations.frozen import apply
+from app.migrations.frozen import apply
 
 revision = "0002_models"
 down_revision = "0001_initial"

@@ -5,7 +5,7 @@ Revises: 0002_models
 Create Date: 2026-11-28
 """
 
-from migrations.frozen import apply
+from app.migrations.frozen import apply
 
 revision = "0003_content_hybrid"
 down_revision = "0002_models"

@@ -5,7 +5,7 @@ Revises: 0004_neighbor_lists
 Create Date: 2026-12-01
 """
 
-from migrations.frozen import apply
+from app.migrations.frozen import apply
 
 revision = "0005_erasure_retention"
 down_revision = "0004_neighbor_lists"

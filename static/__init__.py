@@ -1,0 +1,1 @@
+"""The demo page's files, installed as the package data `app.static`."""
