@@ -2,33 +2,42 @@
 
 REC_DATABASE_URL points the suite at any PostgreSQL >= 15 with pgvector;
 otherwise the embedded server starts in a temporary directory.
+
+Tests lie on one axis, and the folder is the marker: unit/ (no database),
+integration/ (real PostgreSQL, the app in this process), acceptance/ (servers in
+processes, restarts, shutdown, the browser, fuzzing). `pytest -m "not acceptance"`
+is the quick loop. Shared helpers live in support/; no test imports another test
+or a conftest.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import shutil
 import tempfile
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
-from psycopg import conninfo, sql
+from psycopg import sql
 
 from app.db import migrate
+from tests.support import auth
+from tests.support.databases import TEMPLATE, create_database, drop_database, fresh_name
+from tests.support.served import Served
+from tests.support.served import served as serve_app
 
-TEMPLATE = "recsys_template"
-DROP = sql.SQL("drop database if exists {} with (force)")
-_counter = itertools.count()
+LAYERS = ("unit", "integration", "acceptance")
 
 
-def with_dbname(url: str, dbname: str) -> str:
-    params = conninfo.conninfo_to_dict(url)
-    params["dbname"] = dbname
-    return conninfo.make_conninfo(**params)  # type: ignore[arg-type]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        parts = item.path.relative_to(Path(__file__).parent).parts
+        if parts[0] in LAYERS:
+            item.add_marker(parts[0])
 
 
 @pytest.fixture(scope="session")
@@ -62,29 +71,6 @@ def server_url() -> Iterator[str]:
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _admin(server_url: str) -> psycopg.Connection[tuple[object, ...]]:
-    return psycopg.connect(server_url, autocommit=True)
-
-
-def create_database(server_url: str, name: str, template: str | None = None) -> str:
-    with _admin(server_url) as conn:
-        conn.execute(DROP.format(sql.Identifier(name)))
-        if template:
-            conn.execute(
-                sql.SQL("create database {} template {} strategy file_copy").format(
-                    sql.Identifier(name), sql.Identifier(template)
-                )
-            )
-        else:
-            conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return with_dbname(server_url, name)
-
-
-def drop_database(server_url: str, name: str) -> None:
-    with _admin(server_url) as conn:
-        conn.execute(DROP.format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="session")
 def template_url(server_url: str) -> str:
     """The schema built once by `alembic upgrade head`, the path users take."""
@@ -95,7 +81,7 @@ def template_url(server_url: str) -> str:
 
 @pytest.fixture
 def db_url(server_url: str, template_url: str) -> Iterator[str]:
-    name = f"recsys_test_{os.getpid()}_{next(_counter)}"
+    name = fresh_name()
     url = create_database(server_url, name, template=TEMPLATE)
     yield url
     drop_database(server_url, name)
@@ -143,3 +129,24 @@ def ml100k(request: pytest.FixtureRequest) -> Path:
     if not (folder / "u.data").exists():
         pytest.skip(f"MovieLens 100K not found at {folder} (set --ml100k DIR or REC_TEST_ML100K)")
     return folder
+
+
+@pytest.fixture
+async def served(db_url: str, tmp_path: Path) -> AsyncIterator[Served]:
+    """The real ASGI app (HTTP, /ws, Socket.IO) served by Hypercorn on a free port."""
+    async with serve_app(db_url, tmp_path, listen_probe_seconds=0.5) as s:
+        yield s
+
+
+@pytest.fixture
+async def secure_app(db_url: str, tmp_path: Path) -> AsyncIterator[Any]:
+    from app import create_app
+
+    application = create_app({"database_url": db_url, "data_dir": tmp_path, **auth.SECURE})
+    async with application.test_app() as test_app:
+        yield test_app
+
+
+@pytest.fixture
+def secure_client(secure_app: Any) -> Any:
+    return secure_app.test_client()

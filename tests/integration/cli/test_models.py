@@ -1,0 +1,65 @@
+"""`recsys train`, `recsys models`, `recsys models activate` against a real database."""
+
+import psycopg
+import pytest
+from click.testing import CliRunner
+
+from app.cli import main
+from app.training import schedule
+from tests.support.training import load, taste_ratings, views_of_groups
+
+
+@pytest.fixture
+def run(db_url, monkeypatch):
+    monkeypatch.setenv("REC_DATABASE_URL", db_url)
+
+    def invoke(*args):
+        return CliRunner().invoke(main, [str(a) for a in args])
+
+    return invoke
+
+
+def test_train_list_and_roll_back(run, conn):
+    load(conn, views_of_groups())
+    first = run("train", "--model", "ease", "--no-validate")
+    assert first.exit_code == 0, first.output
+    assert "run 1 (ease, implicit) active" in first.output
+    second = run("train", "--model", "ease")
+    assert second.exit_code == 0, second.output
+    assert "ndcg_at_10=" in second.output
+    listing = run("models")
+    assert listing.exit_code == 0, listing.output
+    lines = listing.output.splitlines()
+    assert lines[0].startswith("*    2  ease") and lines[1].startswith("     1  ease")
+    back = run("models", "activate", 1)
+    assert back.exit_code == 0 and "run 1 (ease) is the active implicit model" in back.output
+    assert run("models").output.splitlines()[1].startswith("*    1")
+
+
+def test_models_says_which_model_collaborative_tries_first(run, conn):
+    load(conn, taste_ratings())
+    assert run("train").exit_code == 0
+    listing = run("models").output.splitlines()
+    assert listing[-1].startswith("case=collaborative tries ")
+    assert "validation NDCG@10" in listing[-1]
+
+
+def test_errors_are_one_line(run, conn):
+    empty = run("train")
+    assert empty.exit_code == 1 and "no interactions to train on" in empty.output
+    missing = run("models", "activate", 99)
+    assert missing.exit_code == 1 and "unknown model run 99" in missing.output
+    load(conn, views_of_groups())
+    ratings = run("train", "--model", "svd")
+    assert ratings.exit_code == 1 and "no ratings" in ratings.output
+
+
+def test_only_one_instance_trains_at_a_time(db_url, conn):
+    load(conn, views_of_groups())
+    with psycopg.connect(db_url, autocommit=True) as other:
+        other.execute("select pg_advisory_lock(7303475810)")
+        assert schedule.train_if_free(db_url) is False
+        other.execute("select pg_advisory_unlock(7303475810)")
+    assert schedule.train_if_free(db_url) is True
+    roles = conn.execute("select role from recsys.model_runs where active order by 1").fetchall()
+    assert roles == [("hybrid",), ("implicit",)]
