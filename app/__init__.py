@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import secrets
 from collections.abc import Mapping
@@ -12,11 +10,10 @@ from typing import Any
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
-from app import api, retention
+from app import api, jobs
 from app.api import jsonio
 from app.api.openapi import Provider
 from app.config import Settings
-from app.db import neighbors
 from app.db import pool as db_pool
 from app.db import url as db_url
 from app.realtime.guard import Guard
@@ -75,32 +72,14 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         app.extensions["recsys.pool"] = pool
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
-        if settings.neighbor_refresh:
-            app.extensions["recsys.neighbors"] = asyncio.create_task(
-                neighbors.every(pool, settings.neighbor_refresh)
-            )
-        if settings.retention_days:
-            app.extensions["recsys.retention"] = asyncio.create_task(
-                retention.every(url, settings.retention_days)
-            )
-        if settings.train_every:
-            from app.training import schedule
-
-            app.extensions["recsys.training"] = asyncio.create_task(
-                schedule.every(url, settings.train_every)
-            )
+        app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)
 
     @app.after_serving
     async def stop() -> None:
         # Normally done already when shutdown began (app/server.py); here for
         # servers that only run the ASGI lifespan.
         guard.close_all()
-        for name in ("recsys.training", "recsys.neighbors", "recsys.retention"):
-            task = app.extensions.pop(name, None)
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await app.extensions.pop("recsys.jobs").stop()
         await app.extensions["recsys.realtime"].stop()
         await app.extensions["recsys.pool"].close()
 

@@ -21,10 +21,10 @@ from app.api.models import (
     split_ids,
 )
 from app.api.recommend import as_models
-from app.db import embeddings as db_embeddings
 from app.db import items as db_items
 from app.recommenders import behavior, content
 from app.recommenders.base import Query
+from app.training import live_embeddings
 
 bp = Blueprint("items", __name__)
 
@@ -44,7 +44,7 @@ async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
         )
     async with deps.connection() as conn:
         [row] = await db_items.upsert_items(conn, [{"product_id": product_id, **data.model_dump()}])
-        await db_embeddings.embed_items(conn, [product_id])
+        await live_embeddings.embed_items(conn, [product_id])
         item = await db_items.select_item(conn, product_id)
     assert item is not None
     return item, 201 if row["created"] else 200
@@ -67,7 +67,7 @@ async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
         )
     async with deps.connection() as conn:
         rows = await db_items.upsert_items(conn, [item.model_dump() for item in data.items])
-        await db_embeddings.embed_items(conn, ids)
+        await live_embeddings.embed_items(conn, ids)
     created = sum(1 for row in rows if row["created"])
     return ItemsUpserted(created=created, updated=len(rows) - created), 201
 

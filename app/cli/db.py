@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from app.cli.common import Failure, database, settings
-from app.db import retention
+from app.jobs import retention
 
 
 @click.group()

@@ -1,67 +1,23 @@
-"""Retention: delete events older than N days, keeping every aggregate exact.
+"""Retention's statement: prune one batch of users' old events (recsys.prune_events).
 
-recsys.prune_events does one batch of users per call and transaction, so a large
-prune never holds one long transaction; this module loops until nothing is left.
+The loop over batches and the round inside `recsys serve` are app/jobs/retention.py.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
+from typing import Any
 
 import psycopg
 
-from app.db import locks, queries
-
-log = logging.getLogger(__name__)
-
-BATCH_USERS = 500
+from app.db import queries
 
 
-@dataclass(frozen=True)
-class Pruned:
-    users: int = 0
-    events: int = 0
-    batches: int = 0
-
-    def add(self, users: int, events: int) -> Pruned:
-        return Pruned(self.users + users, self.events + events, self.batches + 1)
-
-
-def cutoff(older_than_days: float, now: datetime | None = None) -> datetime:
-    if older_than_days <= 0:
-        raise ValueError(f"the retention must be a positive number of days, got {older_than_days}")
-    return (now or datetime.now(UTC)) - timedelta(days=older_than_days)
-
-
-def prune(
-    url: str,
-    older_than: datetime,
-    max_users: int = BATCH_USERS,
-    progress: Callable[[Pruned], None] | None = None,
-) -> Pruned:
-    """Delete every event with ts < older_than, one committed batch of users at a time."""
-    done = Pruned()
-    with psycopg.connect(url, autocommit=True) as conn:
-        while True:
-            params = {"cutoff": older_than, "max_users": max_users}
-            row = conn.execute(queries.get("prune_events"), params).fetchone()
-            users, events = (int(row[0]), int(row[1])) if row else (0, 0)
-            if users == 0:
-                return done
-            done = done.add(users, events)
-            if progress is not None:
-                progress(done)
-
-
-def prune_if_free(url: str, older_than_days: float) -> Pruned | None:
-    """Prune unless another instance is pruning (advisory lock); None if skipped."""
-    with locks.held_if_free(url, "prune") as held:
-        if not held:
-            log.info("another instance is pruning; skipping this round")
-            return None
-        done = prune(url, cutoff(older_than_days))
-    log.info("retention: %d events of %d users pruned", done.events, done.users)
-    return done
+def prune_batch(
+    conn: psycopg.Connection[Any], older_than: datetime, max_users: int
+) -> tuple[int, int]:
+    """Delete the events with ts < older_than of at most `max_users` users, in the
+    caller's transaction; (users, events) pruned, (0, 0) when nothing is left."""
+    params = {"cutoff": older_than, "max_users": max_users}
+    row = conn.execute(queries.get("prune_events"), params).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)

@@ -65,7 +65,7 @@ def write(conn: Conn, run_id: int, encoder: Encoder) -> dict[str, Any]:
 
 def embed(conn: Conn, product_ids: list[str]) -> int:
     """Embed these items with the active content run's encoder (the synchronous
-    twin of app.db.embeddings.embed_items, for imports); a no-op before any run."""
+    twin of app.training.live_embeddings.embed_items, for imports); a no-op before any run."""
     stored = conn.execute(queries.get("active_content_encoder")).fetchone()
     if stored is None or not product_ids:
         return 0

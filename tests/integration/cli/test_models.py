@@ -5,7 +5,7 @@ import pytest
 from click.testing import CliRunner
 
 from app.cli import main
-from app.training import schedule
+from app.jobs import training as scheduled
 from tests.support.training import load, taste_ratings, views_of_groups
 
 
@@ -58,8 +58,8 @@ def test_only_one_instance_trains_at_a_time(db_url, conn):
     load(conn, views_of_groups())
     with psycopg.connect(db_url, autocommit=True) as other:
         other.execute("select pg_advisory_lock(7303475810)")
-        assert schedule.train_if_free(db_url) is False
+        assert scheduled.train_if_free(db_url) is False
         other.execute("select pg_advisory_unlock(7303475810)")
-    assert schedule.train_if_free(db_url) is True
+    assert scheduled.train_if_free(db_url) is True
     roles = conn.execute("select role from recsys.model_runs where active order by 1").fetchall()
     assert roles == [("hybrid",), ("implicit",)]

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from app.cli import main
 from app.config import Settings
-from app.db import queries, retention
+from app.db import queries
+from app.jobs import retention
 from tests.support.recompute import assert_exact
 from tests.support.served import served as serve_app
 

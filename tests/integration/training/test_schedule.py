@@ -14,6 +14,7 @@ async def test_the_service_retrains_on_its_period(db_url, conn, tmp_path):
     load(conn, views_of_groups())
     app = create_app({"database_url": db_url, "data_dir": tmp_path, "train_every": 0.2})
     async with app.test_app():
+        jobs = app.extensions["recsys.jobs"]
         for _ in range(100):
             await asyncio.sleep(0.2)
             with psycopg.connect(db_url) as check:
@@ -23,4 +24,5 @@ async def test_the_service_retrains_on_its_period(db_url, conn, tmp_path):
             if runs and runs[0] >= 2:
                 break
     assert runs is not None and runs[0] >= 2
-    assert "recsys.training" not in app.extensions
+    assert jobs.tasks["training"].cancelled()
+    assert "recsys.jobs" not in app.extensions

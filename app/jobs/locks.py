@@ -1,4 +1,8 @@
-"""Session advisory locks that let one instance do a round while the others skip."""
+"""Session advisory locks that let one instance do a round while the others skip.
+
+The lock statements are the `try_<name>_lock` / `release_<name>_lock` queries of
+sql/queries.sql; this module only holds one for the length of a `with` block.
+"""
 
 from __future__ import annotations
 

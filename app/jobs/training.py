@@ -1,4 +1,4 @@
-"""Periodic retraining inside the service (REC_TRAIN_EVERY), one instance at a time.
+"""Scheduled training inside the service (REC_TRAIN_EVERY), one instance at a time.
 
 Every instance wakes on the same period; a session-level Postgres advisory lock
 lets one of them train and the others skip this round.
@@ -9,8 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from app import periodic
-from app.db import locks
+from app.jobs import locks, periodic
 from app.training import runner
 
 log = logging.getLogger(__name__)
@@ -31,11 +30,11 @@ async def train_round(url: str) -> None:
         # A thread: fitting is CPU-bound and must not stall the event loop.
         await asyncio.to_thread(train_if_free, url)
     except runner.NoData as error:
-        log.info("periodic training skipped: %s", error)
+        log.info("scheduled training skipped: %s", error)
 
 
 async def every(url: str, seconds: float) -> None:
     """Train after each `seconds`; a failed round is logged and the next one tried."""
     await periodic.every(
-        seconds, lambda: train_round(url), "periodic training failed; the active runs are unchanged"
+        seconds, lambda: train_round(url), "scheduled training failed; active runs unchanged"
     )

@@ -1,4 +1,4 @@
-"""The background rounds of `recsys serve`: training, retention, neighbour lists."""
+"""The loop every background round runs on: work, sleep, repeat until cancelled."""
 
 from __future__ import annotations
 

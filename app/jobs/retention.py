@@ -1,0 +1,82 @@
+"""Retention: delete events older than N days, keeping every aggregate exact.
+
+recsys.prune_events does one batch of users per call and transaction, so a large
+prune never holds one long transaction; `prune` loops until nothing is left.
+`recsys db prune` runs it once; with REC_RETENTION_DAYS `recsys serve` runs it
+at start and then every PRUNE_EVERY seconds, one instance at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from app.db import retention
+from app.jobs import locks, periodic
+
+log = logging.getLogger(__name__)
+
+BATCH_USERS = 500
+# Events age by the hour at most between rounds: a finer period buys nothing.
+PRUNE_EVERY = 3600.0
+
+
+@dataclass(frozen=True)
+class Pruned:
+    users: int = 0
+    events: int = 0
+    batches: int = 0
+
+    def add(self, users: int, events: int) -> Pruned:
+        return Pruned(self.users + users, self.events + events, self.batches + 1)
+
+
+def cutoff(older_than_days: float, now: datetime | None = None) -> datetime:
+    if older_than_days <= 0:
+        raise ValueError(f"the retention must be a positive number of days, got {older_than_days}")
+    return (now or datetime.now(UTC)) - timedelta(days=older_than_days)
+
+
+def prune(
+    url: str,
+    older_than: datetime,
+    max_users: int = BATCH_USERS,
+    progress: Callable[[Pruned], None] | None = None,
+) -> Pruned:
+    """Delete every event with ts < older_than, one committed batch of users at a time."""
+    done = Pruned()
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            users, events = retention.prune_batch(conn, older_than, max_users)
+            if users == 0:
+                return done
+            done = done.add(users, events)
+            if progress is not None:
+                progress(done)
+
+
+def prune_if_free(url: str, older_than_days: float) -> Pruned | None:
+    """Prune unless another instance is pruning (advisory lock); None if skipped."""
+    with locks.held_if_free(url, "prune") as held:
+        if not held:
+            log.info("another instance is pruning; skipping this round")
+            return None
+        done = prune(url, cutoff(older_than_days))
+    log.info("retention: %d events of %d users pruned", done.events, done.users)
+    return done
+
+
+async def every(url: str, older_than_days: float, seconds: float = PRUNE_EVERY) -> None:
+    """Prune at start, then after each `seconds`; a failed round is logged and retried."""
+    # A thread: a prune is many blocking statements; the loop keeps serving.
+    await periodic.every(
+        seconds,
+        lambda: asyncio.to_thread(prune_if_free, url, older_than_days),
+        "retention round failed; the next one retries",
+        at_start=True,
+    )
