@@ -15,6 +15,7 @@ from app.api import jsonio
 from app.api.openapi import Provider
 from app.config import Settings
 from app.db import pool as db_pool
+from app.db import tunables
 from app.db import url as db_url
 from app.realtime.guard import Guard
 from app.realtime.service import Realtime
@@ -68,8 +69,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
     async def start() -> None:
         url = db_url.resolve(settings)
         pool = await db_pool.open_pool(url, settings.pool_min, settings.pool_max)
-        realtime = Realtime(pool, url, settings.listen_probe_seconds)
         app.extensions["recsys.pool"] = pool
+        # Whether or not this start migrated: the SQL reads its tunables from the table.
+        async with pool.connection() as conn:
+            await tunables.apply(conn, settings)
+        realtime = Realtime(pool, url, settings.listen_probe_seconds)
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
         app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)

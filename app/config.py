@@ -59,6 +59,16 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _optional_count(env: Mapping[str, str], name: str) -> int | None:
+    """A count of 0 or more; None when unset."""
+    if not env.get(name):
+        return None
+    value = _int(env, name, 0)
+    if value < 0:
+        raise ValueError(f"{name} must be 0 or more, got {value}")
+    return value
+
+
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if raw == "":
@@ -95,6 +105,7 @@ class Settings:
     port: int = 5000
     pool_min: int = 2
     pool_max: int = 10
+    # Copied into recsys.settings on start (app/db/tunables.py); None keeps the stored value.
     pair_window: int | None = None
     max_batch: int = 10_000
     max_k: int = 100
@@ -142,7 +153,6 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        window = env.get("REC_PAIR_WINDOW")
         return cls(
             database_url=env.get("REC_DATABASE_URL") or None,
             data_dir=Path(env.get("REC_DATA_DIR") or cls.data_dir).expanduser(),
@@ -150,7 +160,7 @@ class Settings:
             port=_int(env, "REC_PORT", cls.port),
             pool_min=_int(env, "REC_POOL_MIN", cls.pool_min),
             pool_max=_int(env, "REC_POOL_MAX", cls.pool_max),
-            pair_window=_int(env, "REC_PAIR_WINDOW", 0) if window else None,
+            pair_window=_optional_count(env, "REC_PAIR_WINDOW"),
             max_batch=_int(env, "REC_MAX_BATCH", cls.max_batch),
             migrate_on_start=_bool(env, "REC_MIGRATE", cls.migrate_on_start),
             train_every=_seconds(env, "REC_TRAIN_EVERY"),

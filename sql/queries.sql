@@ -286,3 +286,10 @@ select pg_try_advisory_lock(7303475811) as locked;
 
 -- name: release_prune_lock
 select pg_advisory_unlock(7303475811);
+
+-- name: apply_tunables
+-- REC_* tunables the SQL reads (app/db/tunables.py); null keeps the stored value.
+-- Writes only on a change, so instances starting together do not queue on the row.
+update recsys.settings
+   set pair_window = coalesce(%(pair_window)s::integer, pair_window)
+ where pair_window is distinct from coalesce(%(pair_window)s::integer, pair_window);

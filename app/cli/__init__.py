@@ -36,7 +36,8 @@ def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) ->
     from app import server
 
     config = settings()
-    url = database(upgrade=config.migrate_on_start and not no_migrate)
+    # The app applies the tunables itself on start (create_app), migrated or not.
+    url = database(upgrade=config.migrate_on_start and not no_migrate, apply_tunables=False)
     server.run(url, host or config.host, port or config.port, workers)
 
 

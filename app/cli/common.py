@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import click
+import psycopg
 
 from app.config import Settings
-from app.db import migrate
+from app.db import migrate, tunables
 from app.db import url as db_url
 
 
@@ -20,10 +23,20 @@ def settings() -> Settings:
         raise Failure(str(error)) from None
 
 
-def database(upgrade: bool = True) -> str:
+def database(upgrade: bool = True, apply_tunables: bool = True) -> str:
+    """The database's URL, starting the embedded server if needed; upgraded to the
+    newest schema if `upgrade`; with `apply_tunables`, the REC_* tunables the SQL
+    reads are written to recsys.settings first (commands that write events or the
+    counts derived from them need them; `db url` and `db psql` do not)."""
     config = settings()
     url = db_url.resolve(config)
     if upgrade:
         migrate.upgrade(url)
-        migrate.apply_settings(url, config)
+    if apply_tunables:
+        asyncio.run(_apply_tunables(url, config))
     return url
+
+
+async def _apply_tunables(url: str, config: Settings) -> None:
+    async with await psycopg.AsyncConnection.connect(url) as conn:
+        await tunables.apply(conn, config)

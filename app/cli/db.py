@@ -27,13 +27,13 @@ def upgrade() -> None:
 @db.command()
 def url() -> None:
     """Print the database URL (starting the embedded server if needed)."""
-    click.echo(database(upgrade=False))
+    click.echo(database(upgrade=False, apply_tunables=False))
 
 
 @db.command()
 def psql() -> None:
     """Open psql on the database."""
-    target = database(upgrade=False)
+    target = database(upgrade=False, apply_tunables=False)
     binary = shutil.which("psql") or _embedded_psql()
     if binary is None:
         raise Failure("psql not found; install the PostgreSQL client")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from app import resources
-from app.config import Settings
-from app.db import queries
 
 
 def alembic_config(url: str | None = None) -> Config:
@@ -32,11 +29,3 @@ def head() -> str:
 
 def upgrade(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
-
-
-def apply_settings(url: str, settings: Settings) -> None:
-    """Copy REC_* tunables that the SQL reads into recsys.settings."""
-    if settings.pair_window is None:
-        return
-    with psycopg.connect(url) as conn:
-        conn.execute(queries.get("set_pair_window"), {"pair_window": settings.pair_window})

@@ -26,6 +26,11 @@ def test_environment_overrides():
     assert settings.pair_window == 0 and settings.migrate_on_start is False
 
 
+def test_a_negative_pair_window_names_the_variable():
+    with pytest.raises(ValueError, match="REC_PAIR_WINDOW must be 0 or more"):
+        Settings.from_env({"REC_PAIR_WINDOW": "-1"})
+
+
 def test_bad_integer_names_the_variable():
     with pytest.raises(ValueError, match="REC_PORT"):
         Settings.from_env({"REC_PORT": "eighty"})
