@@ -12,6 +12,20 @@ import platformdirs
 
 from app.auth import keys, tokens
 
+# Limits on what a request may carry, declared once: the API's models, the socket
+# protocol and the importers read them from here; docs/security.md lists them.
+# The schema enforces MAX_ID too (the length checks on external_id and event_key)
+# and recsys.check_k bounds k for psql callers; tests/integration/sql/test_limits.py
+# checks that the SQL agrees.
+MAX_ID = 256  # characters of a user, product or event id and of a category
+MAX_EVENT_TYPE = 64  # characters of an event type's name
+MAX_K = 100  # items per recommendation list
+DEFAULT_K = 10
+MAX_BATCH = 10_000  # events per POST /events unless REC_MAX_BATCH says otherwise
+MAX_ITEMS = 10_000  # items per POST /items
+MAX_EXCLUDE = 10_000  # characters of `exclude`: room for about 40 of the longest ids
+MAX_PAGE = 1_000  # `limit` of GET /items and of a user's history
+
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
@@ -97,7 +111,7 @@ def _secret(env: Mapping[str, str]) -> bytes | None:
 
 @dataclass(frozen=True)
 class Settings:
-    """Everything configurable; see docs/configuration.md."""
+    """Everything configurable; README.md's Configuration table lists the variables."""
 
     database_url: str | None = None
     data_dir: Path = Path(platformdirs.user_data_dir("recsys"))
@@ -107,8 +121,7 @@ class Settings:
     pool_max: int = 10
     # Copied into recsys.settings on start (app/db/tunables.py); None keeps the stored value.
     pair_window: int | None = None
-    max_batch: int = 10_000
-    max_k: int = 100
+    max_batch: int = MAX_BATCH
     migrate_on_start: bool = True
     listen_probe_seconds: float = 5.0
     # Retrain every model this often inside `recsys serve` (None: off).
@@ -161,7 +174,7 @@ class Settings:
             pool_min=_int(env, "REC_POOL_MIN", cls.pool_min),
             pool_max=_int(env, "REC_POOL_MAX", cls.pool_max),
             pair_window=_optional_count(env, "REC_PAIR_WINDOW"),
-            max_batch=_int(env, "REC_MAX_BATCH", cls.max_batch),
+            max_batch=_positive(env, "REC_MAX_BATCH", cls.max_batch),
             migrate_on_start=_bool(env, "REC_MIGRATE", cls.migrate_on_start),
             train_every=_seconds(env, "REC_TRAIN_EVERY"),
             retention_days=(

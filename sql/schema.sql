@@ -49,7 +49,7 @@ insert into recsys.event_types (id, name, weight, uses_value) values
 
 create table recsys.users (
     id bigint generated always as identity primary key,
-    external_id text not null unique check (length(external_id) between 1 and 256),
+    external_id text not null unique check (length(external_id) between 1 and 256), -- app.config.MAX_ID
     attributes jsonb not null default '{}',
     -- Distinct items touched so far: the next new item's interactions.seq.
     n_items integer not null default 0,
@@ -58,7 +58,7 @@ create table recsys.users (
 
 create table recsys.items (
     id bigint generated always as identity primary key,
-    external_id text not null unique check (length(external_id) between 1 and 256),
+    external_id text not null unique check (length(external_id) between 1 and 256), -- app.config.MAX_ID
     title text,
     description text,
     categories text[] not null default '{}',
@@ -83,7 +83,7 @@ create table recsys.events (
     value real,
     ts timestamptz not null default now(),
     -- Client-supplied idempotency key: a retried delivery is stored once.
-    event_key text unique check (length(event_key) between 1 and 256)
+    event_key text unique check (length(event_key) between 1 and 256) -- app.config.MAX_ID
 );
 
 -- History pages and per-user recomputation read a user's events in order.
@@ -782,6 +782,7 @@ begin
 end;
 $$;
 
+-- Wider than the API's MAX_K (app/config.py): psql callers may ask for longer lists.
 create function recsys.check_k(k integer)
 returns void
 language plpgsql immutable as $$

@@ -63,7 +63,7 @@ async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
 async def record_events() -> tuple[BatchRecorded, int]:
     """Record a batch of events in one transaction: all or nothing.
 
-    At most REC_MAX_BATCH (default 10 000) events; larger batches get 413.
+    At most REC_MAX_BATCH events; larger batches get 413.
     Events whose `event_id` was seen before count as duplicates and are not stored again.
     """
     data = await parse_batch()

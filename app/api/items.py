@@ -21,14 +21,13 @@ from app.api.models import (
     split_ids,
 )
 from app.api.recommend import as_models
+from app.config import MAX_ID, MAX_ITEMS
 from app.db import items as db_items
 from app.recommenders import behavior, content
 from app.recommenders.base import Query
 from app.training import live_embeddings
 
 bp = Blueprint("items", __name__)
-
-MAX_ITEMS = 10_000
 
 
 @bp.put("/items/<path:product_id>")
@@ -38,9 +37,12 @@ MAX_ITEMS = 10_000
 async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
     """Create the item or replace all of its metadata (201 when created)."""
     product_id = product_id.strip()
-    if not product_id or len(product_id) > 256:
+    if not product_id or len(product_id) > MAX_ID:
         raise APIError(
-            400, "invalid_request", "product_id must be 1-256 characters", {"product_id": "invalid"}
+            400,
+            "invalid_request",
+            f"product_id must be 1-{MAX_ID} characters",
+            {"product_id": "invalid"},
         )
     async with deps.connection() as conn:
         [row] = await db_items.upsert_items(conn, [{"product_id": product_id, **data.model_dump()}])
@@ -54,7 +56,7 @@ async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
 @validate_request(ItemBatch)
 @validate_response(ItemsUpserted, 201)
 async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
-    """Create or replace up to 10 000 items in one transaction."""
+    """Create or replace a batch of items in one transaction (413 beyond the limit)."""
     if len(data.items) > MAX_ITEMS:
         raise APIError(413, "batch_too_large", f"a batch holds at most {MAX_ITEMS} items")
     ids = [item.product_id for item in data.items]

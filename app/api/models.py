@@ -14,6 +14,7 @@ from pydantic import (
     Field,
 )
 
+from app.config import DEFAULT_K, MAX_BATCH, MAX_EVENT_TYPE, MAX_EXCLUDE, MAX_ID, MAX_K, MAX_PAGE
 from app.recommenders.base import Query
 
 
@@ -44,9 +45,7 @@ def _utc(value: datetime | None) -> datetime | None:
     return value
 
 
-# Characters of `exclude`: room for about 40 ids of the longest kind (256).
-MAX_EXCLUDE = 10_000
-ExternalId = Annotated[str, BeforeValidator(_to_text), Field(min_length=1, max_length=256)]
+ExternalId = Annotated[str, BeforeValidator(_to_text), Field(min_length=1, max_length=MAX_ID)]
 Timestamp = Annotated[datetime | None, AfterValidator(_utc)]
 
 
@@ -58,7 +57,7 @@ class EventIn(BaseModel):
     user_id: ExternalId
     product_id: ExternalId
     event_type: str = Field(
-        min_length=1, max_length=64, description="view, add_to_cart, purchase or rating"
+        min_length=1, max_length=MAX_EVENT_TYPE, description="view, add_to_cart, purchase or rating"
     )
     value: float | None = Field(
         None, allow_inf_nan=False, ge=-1e9, le=1e9, description="required for rating"
@@ -68,7 +67,9 @@ class EventIn(BaseModel):
 
 
 class EventBatch(BaseModel):
-    events: list[EventIn] = Field(description="at most REC_MAX_BATCH (10 000) events")
+    events: list[EventIn] = Field(
+        description=f"at most REC_MAX_BATCH ({MAX_BATCH:,} by default) events"
+    )
 
 
 class Recommendation(BaseModel):
@@ -97,11 +98,11 @@ class RecommendArgs(BaseModel):
     )
     product_id: ExternalId | None = None
     method: Literal["adaptive", "switching"] | None = None
-    k: int = Field(10, ge=1, le=100)
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K)
     exclude: str | None = Field(
         None, max_length=MAX_EXCLUDE, description="comma-separated product ids"
     )
-    category: str | None = Field(None, min_length=1, max_length=256)
+    category: str | None = Field(None, min_length=1, max_length=MAX_ID)
     attributes: Annotated[dict[str, Any] | None, BeforeValidator(_json_object)] = Field(
         None,
         description="content_based: only items whose attributes contain this JSON object,"
@@ -134,14 +135,14 @@ def split_ids(raw: str | None) -> list[str]:
 class RealtimeArgs(BaseModel):
     user_id: ExternalId
     product_id: ExternalId | None = None
-    event_type: str = Field("view", min_length=1, max_length=64)
-    k: int = Field(10, ge=1, le=100)
+    event_type: str = Field("view", min_length=1, max_length=MAX_EVENT_TYPE)
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K)
 
 
 class ListArgs(BaseModel):
-    k: int = Field(10, ge=1, le=100)
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K)
     exclude: str | None = Field(None, max_length=MAX_EXCLUDE)
-    category: str | None = Field(None, min_length=1, max_length=256)
+    category: str | None = Field(None, min_length=1, max_length=MAX_ID)
 
 
 class SimilarArgs(ListArgs):
@@ -166,7 +167,7 @@ class ItemIn(BaseModel):
 
     title: str | None = Field(None, max_length=1000)
     description: str | None = Field(None, max_length=20_000)
-    categories: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+    categories: list[Annotated[str, Field(min_length=1, max_length=MAX_ID)]] = Field(
         default_factory=list, max_length=100
     )
     attributes: dict[str, Any] = Field(default_factory=dict)
@@ -182,8 +183,8 @@ class ItemBatch(BaseModel):
 
 
 class ItemListArgs(BaseModel):
-    category: str | None = Field(None, min_length=1, max_length=256)
-    limit: int = Field(50, ge=1, le=1000)
+    category: str | None = Field(None, min_length=1, max_length=MAX_ID)
+    limit: int = Field(50, ge=1, le=MAX_PAGE)
     offset: int = Field(0, ge=0)
 
 
@@ -221,7 +222,7 @@ class Item(BaseModel):
 
 
 class HistoryArgs(BaseModel):
-    limit: int = Field(100, ge=1, le=1000)
+    limit: int = Field(100, ge=1, le=MAX_PAGE)
 
 
 class HistoryEvent(BaseModel):

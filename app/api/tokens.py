@@ -12,7 +12,7 @@ from quart_schema import validate_response
 from app.api import auth, deps
 from app.api.errors import APIError
 from app.auth import tokens
-from app.realtime.protocol import MAX_ID
+from app.config import MAX_ID
 
 bp = Blueprint("tokens", __name__)
 

@@ -11,13 +11,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from app.config import MAX_K
 from app.evaluation import ask, baselines, scoring, scratch, split
 from app.evaluation import source as sources
 from app.evaluation.progress import Progress
 from app.importing.items import import_items
 from app.training import runner
-
-MAX_K = 100  # recsys.check_k
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ import psycopg
 from psycopg import errors as pg
 from tqdm import tqdm
 
+from app.config import MAX_ID
 from app.db import queries
 from app.importing import reader
 from app.importing.formats import FileFormat
@@ -64,7 +65,7 @@ def _required_text(chunk: pd.DataFrame, role: str) -> pd.Series:
     assert cells is not None
     cells = cells.str.strip()
     _reject(chunk, cells == "", f"empty {role} id")
-    _reject(chunk, cells.str.len() > 256, f"{role} id longer than 256 characters")
+    _reject(chunk, cells.str.len() > MAX_ID, f"{role} id longer than {MAX_ID} characters")
     return cells
 
 

@@ -11,6 +11,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
+from app.config import MAX_ID
 from app.db import queries
 from app.importing import reader
 from app.importing.formats import ML100K_GENRES, FileFormat
@@ -50,8 +51,8 @@ def to_items(chunk: pd.DataFrame, fmt: FileFormat) -> Iterator[dict[str, Any]]:
     assert ids is not None
     for position, product_id in enumerate(ids.str.strip()):
         line = int(chunk["line"].iloc[position])
-        if not product_id or len(product_id) > 256:
-            raise RowError(line, "item id must be 1-256 characters")
+        if not product_id or len(product_id) > MAX_ID:
+            raise RowError(line, f"item id must be 1-{MAX_ID} characters")
         row = chunk.iloc[position]
         yield {
             "product_id": product_id,

@@ -8,8 +8,7 @@ from typing import Any
 
 from app.auth import tokens
 from app.auth.keys import Scope
-
-MAX_ID = 256
+from app.config import MAX_ID
 
 
 class ProtocolError(ValueError):

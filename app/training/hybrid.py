@@ -21,15 +21,18 @@ from scipy import sparse
 
 from app.evaluation import split
 from app.training import data
-from app.training.neighbors import EASE
+from app.training.neighbors import EASE, EASE_LAMBDA, N_NEIGHBORS
 
 SOURCES = ("collaborative", "behavior_based", "content_based", "popular")
 # Bucket -> history length simulated for its validation users (None: all of it),
 # and the least training history a user needs to stand for the bucket.
 BUCKETS: dict[str, tuple[int | None, int]] = {"1-4": (3, 3), "5-19": (10, 10), "20+": (None, 20)}
 ONLY_POPULAR = {"collaborative": 0.0, "behavior_based": 0.0, "content_based": 0.0, "popular": 1.0}
+# RECENT, DECAY and HALF_LIFE_S redo in numpy what the SQL does with its
+# defaults: recsys.settings.recent_items, behavior_based's 0.9^rank and
+# recsys.settings.popularity_half_life (tests/integration/sql/test_limits.py).
 HOLDOUT, K, RECENT, DECAY = 0.2, 10, 20, 0.9
-HALF_LIFE_S = 14 * 86_400.0  # recsys.settings.popularity_half_life
+HALF_LIFE_S = 14 * 86_400.0
 
 
 def simplex(step: float) -> list[dict[str, float]]:
@@ -135,8 +138,8 @@ class HybridWeights:
     min_history: int = 5
     max_users: int = 3_000
     random_state: int = 0
-    lam: float = 500.0
-    n_neighbors: int = 100
+    lam: float = EASE_LAMBDA
+    n_neighbors: int = N_NEIGHBORS
     # How the validation part is held out of the training data (app.evaluation.split):
     # temporal by default, as serving predicts the future; `recsys evaluate` fits
     # the weights under the protocol it then scores with.

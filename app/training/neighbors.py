@@ -18,6 +18,9 @@ from app.training import data
 # Beyond this many items the dense item x item Gram matrix (8 bytes a cell) of
 # EASE stops fitting comfortably in memory: 20k items = 3.2 GB; use item_knn.
 EASE_MAX_ITEMS = 20_000
+# Neighbours kept per item, and EASE's L2 penalty (tuned on ml-100k, docs/models.md).
+N_NEIGHBORS = 100
+EASE_LAMBDA = 500.0
 
 
 @dataclass
@@ -69,8 +72,8 @@ def ease_weights(x: sparse.csr_matrix, lam: float) -> np.ndarray:
 class EASE:
     """Embarrassingly shallow autoencoder; fit returns self (surprise's convention)."""
 
-    lam: float = 500.0
-    n_neighbors: int = 100
+    lam: float = EASE_LAMBDA
+    n_neighbors: int = N_NEIGHBORS
     weighting: str = "log"
     model: Neighbors | None = field(default=None, init=False)
 
@@ -85,7 +88,7 @@ class EASE:
 class ItemKNN:
     """Cosine item-kNN on the sparse matrix, for catalogues too large for EASE."""
 
-    n_neighbors: int = 100
+    n_neighbors: int = N_NEIGHBORS
     weighting: str = "log"
     chunk: int = 2_000
     model: Neighbors | None = field(default=None, init=False)

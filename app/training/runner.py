@@ -13,7 +13,7 @@ import psycopg
 from tqdm import tqdm
 
 from app.training import content_runs, data, store, validation
-from app.training.neighbors import EASE, EASE_MAX_ITEMS, ItemKNN
+from app.training.neighbors import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, N_NEIGHBORS, ItemKNN
 from app.training.surprise_models import DEFAULTS, MatrixFactorization
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def default_params(kind: str, options: Options) -> dict[str, Any]:
         return {**DEFAULTS[kind], "random_state": options.random_state, **given}
     # ln(1 + weighted score): a purchase counts more than a view, with diminishing
     # returns; on ml-100k it also ranked better than binary (docs/models.md).
-    base = {"n_neighbors": 100, "weighting": "log"}
-    return {**base, "lam": 500.0, **given} if kind == "ease" else {**base, **given}
+    base = {"n_neighbors": N_NEIGHBORS, "weighting": "log"}
+    return {**base, "lam": EASE_LAMBDA, **given} if kind == "ease" else {**base, **given}
 
 
 def make_model(kind: str, params: dict[str, Any]) -> Any:

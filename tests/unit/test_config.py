@@ -26,9 +26,10 @@ def test_environment_overrides():
     assert settings.pair_window == 0 and settings.migrate_on_start is False
 
 
-def test_a_negative_pair_window_names_the_variable():
-    with pytest.raises(ValueError, match="REC_PAIR_WINDOW must be 0 or more"):
-        Settings.from_env({"REC_PAIR_WINDOW": "-1"})
+@pytest.mark.parametrize(("name", "value"), [("REC_PAIR_WINDOW", "-1"), ("REC_MAX_BATCH", "0")])
+def test_bad_counts_name_the_variable(name, value):
+    with pytest.raises(ValueError, match=name):
+        Settings.from_env({name: value})
 
 
 def test_bad_integer_names_the_variable():
