@@ -23,6 +23,10 @@ def _to_text(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str):
+        # The documented limit is on what the client sent: surrounding blanks
+        # are trimmed, but never let an over-long value through.
+        if len(value) > MAX_ID:
+            raise ValueError(f"at most {MAX_ID} characters")
         return value.strip()
     return value
 

@@ -158,6 +158,8 @@ BAD_EVENTS = [
     ({"user_id": "   ", "product_id": "p1", "event_type": "view"}, "user_id"),
     ({"user_id": None, "product_id": "p1", "event_type": "view"}, "user_id"),
     ({"user_id": "u" * 257, "product_id": "p1", "event_type": "view"}, "user_id"),
+    # The limit holds for what was sent, not for what trimming leaves.
+    ({"user_id": "u1" + " " * 300, "product_id": "p1", "event_type": "view"}, "user_id"),
     ({"user_id": "u1", "product_id": "", "event_type": "view"}, "product_id"),
     ({"user_id": "u1", "product_id": ["p1"], "event_type": "view"}, "product_id"),
     ({"user_id": "u1", "product_id": "p1", "event_type": "like"}, "event_type"),
