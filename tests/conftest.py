@@ -98,7 +98,7 @@ async def app(db_url: str, tmp_path: Path) -> AsyncIterator[object]:
     from app import create_app
 
     # No background list refresh: tests see behavior_based scored live unless
-    # they build the lists themselves (tests/integration/test_neighbor_lists.py).
+    # they build the lists themselves (tests/integration/sql/test_neighbor_lists.py).
     application = create_app(
         {"database_url": db_url, "data_dir": tmp_path, "neighbor_refresh": None}
     )
