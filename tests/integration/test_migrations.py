@@ -1,18 +1,15 @@
-"""`alembic upgrade head` and sql/schema.sql build the same database."""
+"""`alembic upgrade head` and the schema files (sql/NN_*.sql) build the same database."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
 
-from app.db import migrate
+from app.db import migrate, queries
 from tests.conftest import create_database, drop_database
-
-SCHEMA_SQL = Path(__file__).resolve().parents[2] / "sql" / "schema.sql"
 
 # Every object of schema recsys as (kind, name, definition) rows, alembic_version aside.
 SIGNATURE = """
@@ -77,20 +74,20 @@ def scratch(server_url: str) -> Iterator[tuple[str, str]]:
     drop_database(server_url, name)
 
 
-def test_schema_file_and_alembic_build_the_same_database(scratch, template_url):
+def test_schema_files_and_alembic_build_the_same_database(scratch, template_url):
     _, url = scratch
     with psycopg.connect(url) as conn:
-        conn.execute(SCHEMA_SQL.read_text())
+        conn.execute(queries.schema())
     from_file, from_alembic = signature(url), signature(template_url)
     kinds = {row[0] for row in from_file}
     assert kinds == {"column", "constraint", "index", "function", "trigger", "view", "sequence"}
     assert from_file == from_alembic
 
 
-def test_schema_file_and_alembic_seed_the_same_rows(scratch, template_url):
+def test_schema_files_and_alembic_seed_the_same_rows(scratch, template_url):
     _, url = scratch
     with psycopg.connect(url) as conn:
-        conn.execute(SCHEMA_SQL.read_text())
+        conn.execute(queries.schema())
     assert len(seed(url)) == 5
     assert seed(url) == seed(template_url)
 

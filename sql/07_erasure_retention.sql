@@ -1,0 +1,202 @@
+-- recsys schema: erasure of a user and retention of events, after which every
+-- aggregate (02, 04) and the users' factors (05) describe what remains.
+
+-- Makes interactions, item_pairs, users.n_items and item_stats describe the
+-- current events again after events of `uids` were deleted; `items` are the
+-- items of the deleted events. The caller holds the users' row locks (as the
+-- trigger does), so no writer of theirs runs meanwhile. A user's interactions
+-- are recomputed from their remaining events (seq renumbered by first touch),
+-- their pairs change by (new pairs - old pairs), and the items' stats are
+-- recomputed from their remaining events (exact, log_popularity included).
+-- Returns the number of item_pairs rows changed.
+create function recsys.rebuild_users(uids bigint[], items bigint[])
+returns bigint
+language plpgsql
+set enable_mergejoin = off
+set work_mem = '128MB'
+as $$
+declare
+    cfg recsys.settings;
+    old_users bigint[];
+    old_items bigint[];
+    old_seqs integer[];
+    zero_a bigint[];
+    zero_b bigint[];
+    touched bigint[];
+    changed bigint;
+begin
+    select * into strict cfg from recsys.settings;
+    select coalesce(array_agg(user_id), '{}'), coalesce(array_agg(item_id), '{}'),
+           coalesce(array_agg(seq), '{}')
+      into old_users, old_items, old_seqs
+      from recsys.interactions
+     where user_id = any(uids);
+
+    delete from recsys.interactions where user_id = any(uids);
+    insert into recsys.interactions
+           (user_id, item_id, seq, score, events, views, carts, purchases, ratings,
+            last_value, first_ts, last_ts)
+    select w.user_id, w.item_id,
+           row_number() over (partition by w.user_id order by min(w.id)),
+           sum(w.w), count(*),
+           count(*) filter (where w.type_id = 1), count(*) filter (where w.type_id = 2),
+           count(*) filter (where w.type_id = 3), count(*) filter (where w.type_id = 4),
+           (array_agg(w.value order by w.id desc) filter (where w.value is not null))[1],
+           min(w.ts), max(w.ts)
+      from (select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+              from recsys.events e
+              join recsys.event_types t on t.id = e.type_id
+             where e.user_id = any(uids)) w
+     group by w.user_id, w.item_id
+     order by w.user_id, w.item_id;
+    update recsys.users u
+       set n_items = (select count(*) from recsys.interactions x where x.user_id = u.id)
+     where u.id = any(uids);
+
+    with old as (
+        select * from unnest(old_users, old_items, old_seqs) as o(user_id, item_id, seq)
+    ),
+    new as (
+        select x.user_id, x.item_id, x.seq from recsys.interactions x where x.user_id = any(uids)
+    ),
+    -- A user whose items kept their first-touch order keeps exactly their pairs.
+    moved as (
+        select user_id
+          from (select user_id, array_agg(item_id order by seq) as seen from old group by 1) o
+          full join (select user_id, array_agg(item_id order by seq) as seen from new group by 1) n
+         using (user_id)
+         where o.seen is distinct from n.seen
+    ),
+    sides as (
+        select o.*, -1 as sign from old o where o.user_id in (select user_id from moved)
+        union all
+        select n.*, 1 from new n where n.user_id in (select user_id from moved)
+    ),
+    delta as (
+        select least(x.item_id, y.item_id) as item_a, greatest(x.item_id, y.item_id) as item_b,
+               sum(x.sign)::integer as users
+          from sides x
+          join sides y
+            on y.user_id = x.user_id and y.sign = x.sign and x.seq < y.seq
+           and (cfg.pair_window = 0 or y.seq - x.seq <= cfg.pair_window)
+         group by 1, 2
+        having sum(x.sign) <> 0
+    ),
+    applied as (
+        -- Sorted, like the trigger's upsert: concurrent writers lock pairs in one order.
+        insert into recsys.item_pairs as p (item_a, item_b, users)
+        select item_a, item_b, users from delta order by item_a, item_b
+            on conflict (item_a, item_b) do update set users = p.users + excluded.users
+        returning p.item_a, p.item_b, p.users
+    )
+    select count(*), array_agg(item_a) filter (where users <= 0),
+           array_agg(item_b) filter (where users <= 0),
+           array(select distinct i from applied, unnest(array[item_a, item_b]) as i)
+      into changed, zero_a, zero_b, touched
+      from applied;
+    delete from recsys.item_pairs p
+     using unnest(zero_a, zero_b) as z(item_a, item_b)
+     where p.item_a = z.item_a and p.item_b = z.item_b;
+    -- Their neighbour lists are stale: dropped, they are scored live until the
+    -- next refresh rebuilds them (recsys.refresh_neighbor_lists_since). The
+    -- refresher's lock first: both rewrite list rows, in no common order.
+    perform pg_advisory_xact_lock(7303475812);
+    delete from recsys.neighbor_lists l where l.item_id = any(touched);
+
+    items := array(select distinct i from unnest(items) as i order by 1);
+    perform 1 from recsys.item_stats s where s.item_id = any(items) order by s.item_id for update;
+    delete from recsys.item_stats s
+     where s.item_id = any(items)
+       and not exists (select 1 from recsys.events e where e.item_id = s.item_id);
+    with weighted as (
+        select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+         where e.item_id = any(items)
+    ),
+    logged as (
+        select w.*, recsys.log_weight(w.w, w.ts, cfg.popularity_half_life) as lw from weighted w
+    )
+    insert into recsys.item_stats as s
+           (item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
+            log_popularity, last_ts)
+    select l.item_id, count(distinct l.user_id), count(*),
+           count(*) filter (where l.type_id = 1), count(*) filter (where l.type_id = 2),
+           count(*) filter (where l.type_id = 3), count(*) filter (where l.type_id = 4),
+           coalesce(sum(l.value) filter (where l.type_id = 4), 0), sum(l.w),
+           max(l.lw_top) + ln(nullif(sum(exp(l.lw - l.lw_top)), 0)), max(l.ts)
+      from (select l.*, max(l.lw) over (partition by l.item_id) as lw_top from logged l) l
+     group by l.item_id
+     order by l.item_id
+        on conflict (item_id) do update set
+           users = excluded.users, events = excluded.events, views = excluded.views,
+           carts = excluded.carts, purchases = excluded.purchases, ratings = excluded.ratings,
+           rating_sum = excluded.rating_sum, score = excluded.score,
+           log_popularity = excluded.log_popularity, last_ts = excluded.last_ts;
+    return changed;
+end;
+$$;
+
+-- Erasure: deletes the user's events, interactions, model factors (cascade)
+-- and row, and takes back what they contributed to item_stats and item_pairs,
+-- in the caller's transaction. No row: the user is unknown. A later event for
+-- the same id creates a new user. Sockets watching the user are told (NOTIFY),
+-- so they receive the recommendations of a user without history.
+create function recsys.forget_user(for_user text)
+returns table (events bigint, interactions bigint, pairs bigint)
+language plpgsql as $$
+declare
+    uid bigint;
+    items bigint[];
+begin
+    -- FOR UPDATE, not the trigger's NO KEY UPDATE: writers of this user wait
+    -- before their events reference the row, then recreate the user.
+    select u.id into uid from recsys.users u where u.external_id = for_user for update;
+    if not found then
+        return;
+    end if;
+    select count(*) into interactions from recsys.interactions x where x.user_id = uid;
+    with gone as (
+        delete from recsys.events e where e.user_id = uid returning e.item_id
+    )
+    select count(*), coalesce(array_agg(distinct gone.item_id), '{}') into events, items from gone;
+    pairs := recsys.rebuild_users(array[uid], items);
+    delete from recsys.users u where u.id = uid;
+    perform pg_notify('recsys_events', json_build_object(
+                'type', 'erased', 'user_id', for_user)::text);
+    return next;
+end;
+$$;
+
+-- Retention: deletes the events older than `cutoff` of at most `max_users`
+-- users and rebuilds what those users contributed (recsys.rebuild_users), so
+-- every aggregate describes the retained events exactly. Users stay, with
+-- n_items 0 if nothing of theirs is retained. Call until it returns users = 0;
+-- each call is one short transaction.
+create function recsys.prune_events(cutoff timestamptz, max_users integer default 500)
+returns table (users bigint, events bigint)
+language plpgsql as $$
+declare
+    uids bigint[];
+    items bigint[];
+begin
+    -- Locked sorted, as the trigger locks them: writers of these users wait.
+    select coalesce(array_agg(l.id), '{}') into uids
+      from (select u.id from recsys.users u
+             where u.id in (select distinct e.user_id from recsys.events e
+                             where e.ts < cutoff order by 1 limit max_users)
+             order by u.id
+               for no key update of u) l;
+    with gone as (
+        delete from recsys.events e
+         where e.user_id = any(uids) and e.ts < cutoff
+        returning e.item_id
+    )
+    select count(*), coalesce(array_agg(distinct gone.item_id), '{}') into events, items from gone;
+    if events > 0 then
+        perform recsys.rebuild_users(uids, items);
+    end if;
+    users := cardinality(uids);
+    return next;
+end;
+$$;
