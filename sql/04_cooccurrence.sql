@@ -194,7 +194,6 @@ declare
     found_ids text[];
     found_scores double precision[];
     found_reasons text[];
-    shown text[] := '{}';
     row record;
 begin
     select u.id, u.n_items into uid, history from recsys.users u where u.external_id = for_user;
@@ -297,15 +296,8 @@ begin
     select f.id, f.score, f.reason
       from unnest(found_ids, found_scores, found_reasons) with ordinality as f(id, score, reason, n)
      order by f.n;
-    shown := found_ids;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, found_ids, exclude, category, include_seen);
 end;
 $$;
 

@@ -283,14 +283,8 @@ begin
             return next;
         end loop;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen);
 end;
 $$;
 

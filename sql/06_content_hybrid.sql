@@ -169,13 +169,8 @@ begin
         end loop;
         why := ' (not enough similar items)';
     end if;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score, p.reason || why
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen, why);
 end;
 $$;
 
@@ -304,14 +299,10 @@ begin
         shown := shown || row.product_id;
         return next;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, 0::double precision,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    -- Scored 0: below every blended item, whose scores are on another scale.
+    return query
+    select t.product_id, 0::double precision, t.reason
+      from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen) t;
 end;
 $$;
 
@@ -366,15 +357,11 @@ begin
             return next;
         end loop;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               case when p.reason like 'popular%' then '' else 'popular: ' end || p.reason
-               || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    -- Like every other reason here, it starts with the strategy's name.
+    return query
+    select t.product_id, t.score,
+           case when t.reason like 'popular%' then '' else 'popular: ' end || t.reason
+      from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen) t;
 end;
 $$;
 
