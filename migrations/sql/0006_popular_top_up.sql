@@ -4,24 +4,28 @@
 -- The top-up every strategy ends with: after the `shown` items it found itself,
 -- the most popular of the rest, under the same filters, until the list is k
 -- long. Each reason adds why the strategy ran short: `why`, by default
--- " (new user)" or " (not enough history)". PL/pgSQL, not an inlinable SQL
--- query: the callers' custom plans would parse and plan its body on every call,
--- +20% on a new user's collaborative list; this returns at once when the list is full.
+-- " (new user)" or " (not enough history)".
 create function recsys.popular_top_up(
     for_user text, k integer, shown text[], exclude text[], category text,
     include_seen boolean, why text default null
 )
 returns table (product_id text, score double precision, reason text)
-language plpgsql stable as $$
+language plpgsql stable
+-- Callers that force custom plans (behavior_based, collaborative, adaptive)
+-- would make this and popular() re-plan on every call: +10% on a new user's
+-- collaborative list. (PL/pgSQL, not an inlinable SQL query, for the same
+-- reason: inlined, its body was parsed and planned in each caller's plan.)
+set plan_cache_mode = auto
+as $$
 begin
     if cardinality(shown) >= k then
         return;
     end if;
-    why := coalesce(why, case
-        when exists (select 1 from recsys.users u where u.external_id = for_user)
-        then ' (not enough history)' else ' (new user)' end);
     return query
-    select p.product_id, p.score, p.reason || why
+    select p.product_id, p.score,
+           p.reason || coalesce(why, case
+               when exists (select 1 from recsys.users u where u.external_id = for_user)
+               then ' (not enough history)' else ' (new user)' end)
       from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
                           for_user, include_seen) p;
 end;
