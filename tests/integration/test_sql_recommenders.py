@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from app import recommenders
 from tests.integration.helpers import Event, at, ingest, upsert_items
 
 Rec = tuple[str, float, str]
@@ -429,6 +431,18 @@ def test_invalid_requests_raise(conn, query, error):
     upsert_items(conn, {"product_id": "x"})
     with pytest.raises(error):
         call(conn, query)
+
+
+def test_python_and_sql_know_the_same_strategies(conn):
+    [source] = conn.execute("select pg_get_functiondef('recsys.recommend'::regproc)").fetchone()
+    assert set(re.findall(r"when '(\w+)' then", source)) == set(recommenders.NAMES)
+    upsert_items(conn, {"product_id": "x"}, {"product_id": "y"})
+    for name in recommenders.NAMES:
+        assert ids(call(conn, "recsys.recommend(null, 1, %s, product => 'x')", name)) == ["y"]
+    with pytest.raises(errors.InvalidParameterValue) as info:
+        call(conn, "recsys.recommend(null, 3, 'magic')")
+    hint = info.value.diag.message_hint or ""
+    assert set(hint.removeprefix("strategies: ").split(", ")) == set(recommenders.NAMES)
 
 
 def test_recommend_dispatches_collaborative(conn):

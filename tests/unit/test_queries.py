@@ -10,7 +10,7 @@ def test_parse_splits_named_blocks():
 
 def test_every_named_query_is_non_empty():
     named = queries.all_queries()
-    assert {"ingest_events", "behavior_based", "popular", "upsert_items"} <= set(named)
+    assert {"ingest_events", "recommend", "similar_items", "upsert_items"} <= set(named)
     assert all(sql.strip() for sql in named.values())
 
 
