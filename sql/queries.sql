@@ -34,13 +34,12 @@ select i.external_id as product_id, t.name as event_type, e.value, e.ts as times
 -- name: user_exists
 select exists (select 1 from recsys.users where external_id = %(user_id)s);
 
--- name: popular
+-- name: recommend
+-- Every strategy (app.recommenders.STRATEGIES) through the one SQL dispatch.
 select product_id, score, reason
-  from recsys.popular(%(k)s, null, %(category)s, %(exclude)s, %(user_id)s);
-
--- name: behavior_based
-select product_id, score, reason
-  from recsys.behavior_based(%(user_id)s, %(k)s, %(exclude)s, %(category)s);
+  from recsys.recommend(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s,
+                        method => %(method)s, product => %(product_id)s,
+                        attributes => %(attributes)s);
 
 -- name: similar_items
 select product_id, score, reason
@@ -88,10 +87,6 @@ select i.external_id as product_id, i.title, i.categories, i.available
  where %(category)s::text is null or i.categories @> array[%(category)s::text]
  order by s.log_popularity desc nulls last, i.id
  limit %(limit)s offset %(offset)s;
-
--- name: collaborative
-select product_id, score, reason
-  from recsys.collaborative(%(user_id)s, %(k)s, %(exclude)s, %(category)s);
 
 -- name: predict
 select rating, reason, run_id, fallback
@@ -157,15 +152,6 @@ select pg_advisory_unlock(7303475810);
 
 -- name: analyze_models
 analyze recsys.user_factors, recsys.item_factors, recsys.item_neighbors;
-
--- name: content_based
-select product_id, score, reason
-  from recsys.content_based(%(user_id)s, %(k)s, %(exclude)s, %(category)s,
-                            product => %(product_id)s, attributes => %(attributes)s);
-
--- name: hybrid
-select product_id, score, reason
-  from recsys.hybrid(%(user_id)s, %(k)s, %(exclude)s, %(category)s, method => %(method)s);
 
 -- name: training_items
 select id, title, description, categories, attributes

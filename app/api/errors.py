@@ -110,11 +110,6 @@ def register(app: Quart) -> None:
             message += f"; {error.diag.message_hint}"
         return error_response(409, "not_ready", message, db_error_field(error))
 
-    @app.errorhandler(pg.FeatureNotSupported)
-    async def not_available(error: pg.FeatureNotSupported) -> Any:
-        message = error.diag.message_primary or "not available"
-        return error_response(501, "not_implemented", message, db_error_field(error))
-
     @app.errorhandler(PoolTimeout)
     @app.errorhandler(psycopg.OperationalError)
     async def unavailable(error: Exception) -> Any:

@@ -47,7 +47,8 @@ async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
     async with deps.connection() as conn:
         result = await db_events.insert_events(conn, [to_new_event(data)])
         await conn.commit()
-        recs = await recommenders.recommend(conn, "behavior_based", Query(user_id=data.user_id))
+        query = Query(user_id=data.user_id)
+        recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
     duplicate = result.inserted == 0
     body = EventRecorded(
         status="duplicate" if duplicate else "recorded",

@@ -7,6 +7,7 @@ from typing import Any
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_request, validate_response
 
+from app import recommenders
 from app.api import deps
 from app.api.errors import APIError
 from app.api.models import (
@@ -23,7 +24,6 @@ from app.api.models import (
 from app.api.recommend import as_models
 from app.config import MAX_ID, MAX_ITEMS
 from app.db import items as db_items
-from app.recommenders import behavior, content
 from app.recommenders.base import Query
 from app.training import live_embeddings
 
@@ -113,8 +113,5 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
         category=query_args.category,
     )
     async with deps.connection() as conn:
-        if query_args.by == "content":
-            recs = await content.recommend(conn, query)
-        else:
-            recs = await behavior.similar_items(conn, query)
+        recs = await recommenders.similar_items(conn, query, query_args.by)
     return Recommendations(product_id=product_id, case="similar", recommendations=as_models(recs))

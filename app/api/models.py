@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -14,8 +14,17 @@ from pydantic import (
     Field,
 )
 
+from app import recommenders
 from app.config import DEFAULT_K, MAX_BATCH, MAX_EVENT_TYPE, MAX_EXCLUDE, MAX_ID, MAX_K, MAX_PAGE
 from app.recommenders.base import Query
+
+if TYPE_CHECKING:
+    Case = str
+    Method = str
+else:
+    # Literal[a, b, ...] from the one list: validation and the OpenAPI enum.
+    Case = Literal[recommenders.NAMES]
+    Method = Literal[recommenders.METHODS]
 
 
 def _to_text(value: Any) -> Any:
@@ -97,11 +106,12 @@ class RecommendArgs(BaseModel):
     """Query string of the recommendation endpoints."""
 
     user_id: ExternalId | None = None
-    case: Literal["collaborative", "content_based", "hybrid", "behavior_based", "popular"] = (
-        "behavior_based"
+    case: Case = Field(
+        recommenders.DEFAULT,
+        description="; ".join(f"{s.name}: {s.summary}" for s in recommenders.STRATEGIES),
     )
     product_id: ExternalId | None = None
-    method: Literal["adaptive", "switching"] | None = None
+    method: Method | None = Field(None, description="hybrid only; adaptive by default")
     k: int = Field(DEFAULT_K, ge=1, le=MAX_K)
     exclude: str | None = Field(
         None, max_length=MAX_EXCLUDE, description="comma-separated product ids"
@@ -112,13 +122,6 @@ class RecommendArgs(BaseModel):
         description="content_based: only items whose attributes contain this JSON object,"
         ' e.g. {"color": "red"}',
     )
-
-    def missing(self) -> str | None:
-        """The id this case needs but the query lacks, if any."""
-        anonymous = self.case == "popular" or (
-            self.case == "content_based" and self.product_id is not None
-        )
-        return "user_id" if self.user_id is None and not anonymous else None
 
     def to_query(self) -> Query:
         return Query(

@@ -12,7 +12,7 @@ from app.api.events import to_new_event
 from app.api.models import EventIn, RealtimeArgs, RecommendArgs, Recommendation, Recommendations
 from app.db import events as db_events
 from app.recommenders import base
-from app.recommenders.base import NotAvailable, Query
+from app.recommenders.base import Query
 
 bp = Blueprint("recommend", __name__)
 
@@ -27,37 +27,26 @@ def as_models(recs: list[base.Recommendation]) -> list[Recommendation]:
 async def recommend(query_args: RecommendArgs) -> Recommendations:
     """Top-k recommendations for a user (or, for content_based, a product).
 
-    `case` picks the strategy: popular, behavior_based (the default),
-    collaborative (the trained models of `recsys train` applied to the user's
-    live history), content_based (nearest items by content embedding to
-    `product_id`, or to the user's recent items; `attributes` filters), and
-    hybrid: `method=adaptive` (default) blends every strategy with weights fitted
-    per history length, `method=switching` uses the strongest strategy the
-    user's history supports and each reason starts with its name. New users get
-    popular items, and the reason says so.
+    `case` picks the strategy (behavior_based by default; each is described
+    under the parameter); with `method=switching` each reason starts with the
+    strategy that produced it. New users get popular items, and the reason says so.
     Items the user purchased never appear; other items the user interacted
     with are excluded too. `exclude` (comma-separated ids) and `category`
     filter inside the ranking query, so lists stay k long while the catalogue allows.
     """
-    missing = query_args.missing()
+    query = query_args.to_query()
+    missing = recommenders.BY_NAME[query_args.case].missing(query)
     if missing:
         message = f"{missing} is required for case={query_args.case}"
         raise APIError(400, "invalid_request", message, {missing: "required"})
-    try:
-        async with deps.connection() as conn:
-            recs = await recommenders.recommend(conn, query_args.case, query_args.to_query())
-    except NotAvailable:
-        raise APIError(
-            501,
-            "not_implemented",
-            f"case={query_args.case} is not available in this version",
-            {"case": "available: popular, behavior_based, collaborative"},
-        ) from None
+    async with deps.connection() as conn:
+        recs = await recommenders.recommend(conn, query_args.case, query)
+    hybrid = query_args.case == recommenders.HYBRID
     return Recommendations(
         user_id=query_args.user_id,
         product_id=query_args.product_id,
         case=query_args.case,
-        method=(query_args.method or "adaptive") if query_args.case == "hybrid" else None,
+        method=(query_args.method or recommenders.METHODS[0]) if hybrid else None,
         recommendations=as_models(recs),
     )
 
@@ -78,7 +67,7 @@ async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
             await db_events.insert_events(conn, [to_new_event(event)])
             await conn.commit()
         query = Query(user_id=query_args.user_id, k=query_args.k)
-        recs = await recommenders.recommend(conn, "behavior_based", query)
+        recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
     return Recommendations(
-        user_id=query_args.user_id, case="behavior_based", recommendations=as_models(recs)
+        user_id=query_args.user_id, case=recommenders.DEFAULT, recommendations=as_models(recs)
     )

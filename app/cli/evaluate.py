@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
+from app import recommenders
 from app.cli.common import Failure, settings
 from app.cli.imports import file_options, options
 from app.importing import formats
 from app.importing.reader import RowError
 
-STRATEGIES = "popular,behavior_based,collaborative,content_based,hybrid,hybrid_switching"
+STRATEGIES = ",".join(recommenders.VARIANTS)
 
 
 @click.command()

@@ -18,14 +18,7 @@ from app.db.pool import Connection
 from app.recommenders.base import Query
 
 # Evaluated name -> (case, method) of GET /recommend.
-STRATEGIES: dict[str, tuple[str, str | None]] = {
-    "popular": ("popular", None),
-    "behavior_based": ("behavior_based", None),
-    "collaborative": ("collaborative", None),
-    "content_based": ("content_based", None),
-    "hybrid": ("hybrid", "adaptive"),
-    "hybrid_switching": ("hybrid", "switching"),
-}
+STRATEGIES = recommenders.VARIANTS
 
 Tick = Callable[[int], object]
 

@@ -33,9 +33,8 @@ class Realtime:
     async def recommendations(self, user_id: str) -> Message:
         """The message pushed to a user's sockets."""
         async with self._pool.connection() as conn:
-            recs = await recommenders.recommend(
-                conn, "behavior_based", Query(user_id=user_id, k=PUSH_K)
-            )
+            query = Query(user_id=user_id, k=PUSH_K)
+            recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
         return {"user_id": user_id, "recommendations": [r.__dict__ for r in recs]}
 
     def _on_notify(self, payload: dict[str, Any]) -> None:

@@ -1,27 +1,115 @@
-"""One module per strategy; `recommend` picks the one a request names."""
+"""One list of strategies and one dispatch: every caller names a strategy of
+STRATEGIES and asks `recommend`, which runs the SQL entry point recsys.recommend."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
+from psycopg.types.json import Jsonb
+
+from app.db import queries
 from app.db.pool import Connection
-from app.recommenders import behavior, collaborative, content, hybrid, popular
-from app.recommenders.base import NotAvailable, Query, Recommendation
+from app.recommenders.base import Query, Recommendation
 
-Strategy = Callable[[Connection, Query], Awaitable[list[Recommendation]]]
+USER = ("user_id",)
+USER_OR_PRODUCT = ("user_id", "product_id")
 
-CASES = ("collaborative", "content_based", "hybrid", "behavior_based", "popular")
-STRATEGIES: dict[str, Strategy] = {
-    "popular": popular.recommend,
-    "behavior_based": behavior.recommend,
-    "collaborative": collaborative.recommend,
-    "content_based": content.recommend,
-    "hybrid": hybrid.recommend,
-}
+
+@dataclass(frozen=True)
+class Strategy:
+    name: str
+    # The ids of which a query must carry one (none: anyone may ask).
+    needs: tuple[str, ...]
+    summary: str
+
+    def missing(self, query: Query) -> str | None:
+        """The id this strategy needs but the query lacks, if any."""
+        given = {"user_id": query.user_id, "product_id": query.product_id}
+        if not self.needs or any(given[need] is not None for need in self.needs):
+            return None
+        return self.needs[0]
+
+
+# Strongest first, as recsys.switching tries them; popular is every strategy's
+# fallback and the hybrid, last, combines the others.
+STRATEGIES: tuple[Strategy, ...] = (
+    Strategy(
+        "collaborative",
+        USER,
+        "the trained models (`recsys train`) applied to the user's live history",
+    ),
+    Strategy(
+        "behavior_based",
+        USER,
+        "items chosen together with the user's latest ones, from live co-occurrence",
+    ),
+    Strategy(
+        "content_based",
+        USER_OR_PRODUCT,
+        "nearest items by content embedding to `product_id`, or to the user's recent items",
+    ),
+    Strategy("popular", (), "most popular items by time-decayed, event-weighted activity"),
+    Strategy(
+        "hybrid",
+        USER,
+        "`method=adaptive`: every strategy blended with weights fitted per history length;"
+        " `method=switching`: the strongest one the history supports",
+    ),
+)
+BY_NAME = {strategy.name: strategy for strategy in STRATEGIES}
+NAMES = tuple(BY_NAME)
+HYBRID = "hybrid"
+# What the adaptive hybrid blends, in this order (app.training.hybrid fits its weights).
+BLENDED = tuple(name for name in NAMES if name != HYBRID)
+# What every strategy falls back to (recsys.popular_top_up).
+FALLBACK = "popular"
+# The hybrid's methods; the first is its default.
+METHODS = ("adaptive", "switching")
+# The seed's: GET /recommend's default case, what POST /event answers and sockets receive.
+DEFAULT = "behavior_based"
+
+
+def _variants() -> dict[str, tuple[str, str | None]]:
+    names: dict[str, tuple[str, str | None]] = {n: (n, None) for n in BLENDED}
+    for n, method in enumerate(METHODS):
+        names[f"{HYBRID}_{method}" if n else HYBRID] = (HYBRID, method)
+    return names
+
+
+# Every list a caller can ask for, by name -> (case, method): each strategy, and
+# the hybrid once per method (`hybrid` for the default, `hybrid_<method>` else).
+VARIANTS = _variants()
 
 
 async def recommend(conn: Connection, case: str, query: Query) -> list[Recommendation]:
-    strategy = STRATEGIES.get(case)
-    if strategy is None:
-        raise NotAvailable(case)
-    return await strategy(conn, query)
+    """The top-k of strategy `case` (one of NAMES) for the query."""
+    return await _run(conn, "recommend", {**_params(query), "case": case})
+
+
+async def similar_items(conn: Connection, query: Query, by: str) -> list[Recommendation]:
+    """Items like query.product_id: chosen by the same users (`by` cooccurrence,
+    recsys.similar_items), or nearest by content embedding (`by` content)."""
+    if by == "content":
+        return await recommend(conn, "content_based", query)
+    return await _run(conn, "similar_items", _params(query))
+
+
+def _params(query: Query) -> dict[str, Any]:
+    return {
+        "user_id": query.user_id,
+        "product_id": query.product_id,
+        "k": query.k,
+        "exclude": query.exclude,
+        "category": query.category,
+        "method": query.method or METHODS[0],
+        "attributes": None if query.attributes is None else Jsonb(query.attributes),
+    }
+
+
+async def _run(conn: Connection, name: str, params: dict[str, Any]) -> list[Recommendation]:
+    cur = await conn.execute(queries.get(name), params)
+    return [
+        Recommendation(r["product_id"], float(r["score"]), r["reason"])
+        for r in await cur.fetchall()
+    ]

@@ -24,11 +24,3 @@ class Recommendation:
     product_id: str
     score: float
     reason: str
-
-
-class NotAvailable(Exception):
-    """The strategy exists in the contract but not in this build."""
-
-
-class NeedsUser(Exception):
-    """The strategy needs a user_id (or product_id) that the query lacks."""

@@ -19,15 +19,17 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
+from app import recommenders
 from app.evaluation import split
 from app.training import data
 from app.training.neighbors import EASE, EASE_LAMBDA, N_NEIGHBORS
 
-SOURCES = ("collaborative", "behavior_based", "content_based", "popular")
+# recsys.adaptive's weights are keyed by these; their order is the grid's.
+SOURCES = recommenders.BLENDED
 # Bucket -> history length simulated for its validation users (None: all of it),
 # and the least training history a user needs to stand for the bucket.
 BUCKETS: dict[str, tuple[int | None, int]] = {"1-4": (3, 3), "5-19": (10, 10), "20+": (None, 20)}
-ONLY_POPULAR = {"collaborative": 0.0, "behavior_based": 0.0, "content_based": 0.0, "popular": 1.0}
+ONLY_POPULAR = {**dict.fromkeys(SOURCES, 0.0), recommenders.FALLBACK: 1.0}
 # RECENT, DECAY and HALF_LIFE_S redo in numpy what the SQL does with its
 # defaults: recsys.settings.recent_items, behavior_based's 0.9^rank and
 # recsys.settings.popularity_half_life (tests/integration/sql/test_limits.py).
@@ -160,7 +162,8 @@ class HybridWeights:
                 continue
             weights, metrics = self.fit_bucket(signals, train, test, users, length)
             self.weights[bucket], self.metrics[bucket] = weights, metrics
-            strongest = sorted(SOURCES[:-1], key=lambda s: -metrics[f"ndcg_at_10_{s}"])
+            switched = [s for s in SOURCES if s != recommenders.FALLBACK]
+            strongest = sorted(switched, key=lambda s: -metrics[f"ndcg_at_10_{s}"])
             self.switching[bucket] = strongest
         return self
 
@@ -187,7 +190,7 @@ class HybridWeights:
         mask = signals.cells(seen, users, np.ones(len(seen))) > 0
         asked = test[test["user_id"].isin(users)]
         relevant = signals.cells(asked, users, np.ones(len(asked)))
-        tie = 1e-6 * parts["popular"]  # the SQL fills ties and gaps with popular items
+        tie = 1e-6 * parts[recommenders.FALLBACK]  # the SQL fills ties and gaps with popular items
 
         def score(weights: dict[str, float]) -> float:
             blend = sum(w * parts[s] for s, w in weights.items()) + tie

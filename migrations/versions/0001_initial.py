@@ -1,8 +1,8 @@
-"""Initial schema: events, trigger-maintained aggregates, SQL recommenders.
+"""Initial schema: events, trigger-kept aggregates, models, content, the SQL recommenders.
 
 Revision ID: 0001_initial
 Revises:
-Create Date: 2026-11-28
+Create Date: 2026-12-02
 """
 
 from app.migrations.frozen import apply

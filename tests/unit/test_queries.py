@@ -1,3 +1,5 @@
+import re
+
 from app.db import queries
 
 
@@ -8,5 +10,21 @@ def test_parse_splits_named_blocks():
 
 def test_every_named_query_is_non_empty():
     named = queries.all_queries()
-    assert {"ingest_events", "behavior_based", "popular", "upsert_items"} <= set(named)
+    assert {"ingest_events", "recommend", "similar_items", "upsert_items"} <= set(named)
     assert all(sql.strip() for sql in named.values())
+
+
+def test_schema_files_load_in_name_order():
+    files = queries.schema_files()
+    assert files == sorted(files)
+    assert files[0] == "01_base.sql"
+    assert "queries.sql" not in files
+    assert queries.schema().startswith((queries.SQL_DIR / files[0]).read_text())
+
+
+def test_every_schema_function_has_one_body():
+    created = re.findall(r"^create (or replace )?function recsys\.(\w+)\(", queries.schema(), re.M)
+    names = [name for _, name in created]
+    assert len(names) > 40
+    assert not [name for replace, name in created if replace]
+    assert sorted(names) == sorted(set(names))

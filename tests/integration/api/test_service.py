@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from app import recommenders
 from tests.support.api import counts, error_of, fields_of, get_json, record, views
 
 
@@ -34,8 +35,12 @@ async def test_openapi_lists_the_paths(client):
     ]:
         assert path in paths, path
         assert method in paths[path], (path, method)
-    parameters = {p["name"] for p in paths["/recommend"]["get"].get("parameters", [])}
-    assert {"user_id", "case", "k", "exclude", "category"} <= parameters
+    parameters = {p["name"]: p for p in paths["/recommend"]["get"].get("parameters", [])}
+    assert {"user_id", "case", "k", "exclude", "category"} <= set(parameters)
+    # The cases are the one list of strategies, each described.
+    case = parameters["case"]
+    assert case["schema"]["enum"] == list(recommenders.NAMES)
+    assert all(f"{s.name}: {s.summary}" in json.dumps(case) for s in recommenders.STRATEGIES)
 
 
 async def test_unknown_path_is_a_json_404(client):

@@ -70,13 +70,21 @@ def test_filters_run_inside_the_vector_query(conn, db_url, category, attributes,
     load(conn)
     runner.train(db_url, ["content"], QUIET)
     conn.execute("set enable_seqscan = off")  # make the planner take the HNSW index
+    args = (len(expected - {"s1"}), category, None if attributes is None else Jsonb(attributes))
     recs = conn.execute(
         "select * from recsys.content_based(null, %s, product => 's1', category => %s,"
         " attributes => %s)",
-        (len(expected - {"s1"}), category, None if attributes is None else Jsonb(attributes)),
+        args,
     ).fetchall()
     assert {p for p, _, _ in recs} == expected - {"s1"}
     assert all(r.startswith("similar to") for _, _, r in recs)
+    # The one dispatch the service calls passes the filters through.
+    dispatched = conn.execute(
+        "select * from recsys.recommend(null, %s, 'content_based', product => 's1',"
+        " category => %s, attributes => %s)",
+        args,
+    ).fetchall()
+    assert dispatched == recs
 
 
 def test_user_centroid_follows_recent_items_and_names_them(conn, db_url):

@@ -1,4 +1,4 @@
-"""`alembic upgrade head` and sql/schema.sql build the same database."""
+"""`alembic upgrade head` and the schema files (sql/NN_*.sql) build the same database."""
 
 from __future__ import annotations
 
@@ -74,7 +74,7 @@ def scratch(server_url: str) -> Iterator[tuple[str, str]]:
     drop_database(server_url, name)
 
 
-def test_schema_file_and_alembic_build_the_same_database(scratch, template_url):
+def test_schema_files_and_alembic_build_the_same_database(scratch, template_url):
     _, url = scratch
     with psycopg.connect(url) as conn:
         conn.execute(queries.schema())
@@ -84,7 +84,7 @@ def test_schema_file_and_alembic_build_the_same_database(scratch, template_url):
     assert from_file == from_alembic
 
 
-def test_schema_file_and_alembic_seed_the_same_rows(scratch, template_url):
+def test_schema_files_and_alembic_seed_the_same_rows(scratch, template_url):
     _, url = scratch
     with psycopg.connect(url) as conn:
         conn.execute(queries.schema())

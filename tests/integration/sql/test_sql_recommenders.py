@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +12,7 @@ import psycopg
 import pytest
 from psycopg import errors
 
+from app import recommenders
 from tests.support.events import Event, at, ingest, upsert_items
 
 Rec = tuple[str, float, str]
@@ -343,6 +345,59 @@ def test_unknown_similarity_measure_is_rejected(conn, members, query):
         call(conn, query)
 
 
+# ------------------------------------------------------------------------- top-up
+
+
+def test_popular_top_up_continues_after_the_shown_items(conn):
+    upsert_items(conn, {"product_id": "n0", "categories": ["x"]})
+    ingest(conn, [*CO_VIEWS, *views("alice", "a", hours=1)])
+    top_up = "recsys.popular_top_up(%s, %s, %s, %s, %s, false)"
+    recs = call(conn, top_up, "alice", 4, ["b"], ["c"], None)
+    assert recs == [
+        (p, s, r + " (not enough history)")
+        for p, s, r in call(conn, "recsys.popular(3, exclude => '{c,b}', for_user => 'alice')")
+    ]
+    assert [r[2] for r in call(conn, top_up, "stranger", 2, [], [], "x")] == [
+        "new in the catalogue (new user)"
+    ]
+    why = call(conn, "recsys.popular_top_up('alice', 2, '{}', '{}', null, false, ' (why)')")
+    assert [r[2] for r in why] == ["popular (why)"] * 2
+    # A full list needs nothing; popular() is never asked for 0 items (an error).
+    assert call(conn, top_up, "alice", 2, ["b", "c"], [], None) == []
+
+
+# Every strategy ends with recsys.popular_top_up: for a new user, the whole
+# list is popular's, each reason with the strategy's own label.
+TOPPED_UP = [
+    ("recsys.behavior_based('stranger', 6)", lambda s, r: (s, r + " (new user)")),
+    ("recsys.collaborative('stranger', 6)", lambda s, r: (s, r + " (new user)")),
+    ("recsys.content_based('stranger', 6)", lambda s, r: (s, r + " (new user)")),
+    (
+        "recsys.switching('stranger', 6)",
+        lambda s, r: (s, ("" if r.startswith("popular") else "popular: ") + r + " (new user)"),
+    ),
+]
+
+
+@pytest.mark.parametrize(("query", "label"), TOPPED_UP)
+def test_every_strategy_tops_up_with_popular_and_its_own_label(conn, query, label):
+    upsert_items(conn, {"product_id": "n0"})
+    ingest(conn, CO_VIEWS)
+    popular = call(conn, "recsys.popular(6, for_user => 'stranger')")
+    assert popular[-1][2] == "new in the catalogue"
+    assert call(conn, query) == [(p, *label(s, r)) for p, s, r in popular]
+
+
+def test_adaptive_tops_up_below_its_blend_with_score_zero(conn):
+    upsert_items(conn, {"product_id": "n0"})
+    ingest(conn, CO_VIEWS)
+    recs = call(conn, "recsys.adaptive('stranger', 6)")
+    # The new user's blend is popular alone; n0, without events, only tops up.
+    assert ids(recs) == ids(call(conn, "recsys.popular(6)"))
+    assert [r[2] for r in recs] == ["popular"] * 5 + ["new in the catalogue (new user)"]
+    assert recs[-1][1] == 0 < recs[-2][1]
+
+
 # ---------------------------------------------------------------------- recommend
 
 
@@ -376,6 +431,18 @@ def test_invalid_requests_raise(conn, query, error):
     upsert_items(conn, {"product_id": "x"})
     with pytest.raises(error):
         call(conn, query)
+
+
+def test_python_and_sql_know_the_same_strategies(conn):
+    [source] = conn.execute("select pg_get_functiondef('recsys.recommend'::regproc)").fetchone()
+    assert set(re.findall(r"when '(\w+)' then", source)) == set(recommenders.NAMES)
+    upsert_items(conn, {"product_id": "x"}, {"product_id": "y"})
+    for name in recommenders.NAMES:
+        assert ids(call(conn, "recsys.recommend(null, 1, %s, product => 'x')", name)) == ["y"]
+    with pytest.raises(errors.InvalidParameterValue) as info:
+        call(conn, "recsys.recommend(null, 3, 'magic')")
+    hint = info.value.diag.message_hint or ""
+    assert set(hint.removeprefix("strategies: ").split(", ")) == set(recommenders.NAMES)
 
 
 def test_recommend_dispatches_collaborative(conn):

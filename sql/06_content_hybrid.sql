@@ -1,82 +1,6 @@
--- 0003_content_hybrid: content embeddings (items.embedding, content_encoders,
--- nearest_items, content_based) and the hybrid recommenders (adaptive,
--- switching); model_runs gains the roles content and hybrid; upsert_items drops
--- a stale embedding; recommend() dispatches every strategy. Frozen: never edit
--- after release.
-
-alter table recsys.items add column embedding vector;
-
-alter table recsys.model_runs
-    drop constraint model_runs_role_check,
-    add constraint model_runs_role_check
-        check (role in ('explicit', 'implicit', 'content', 'hybrid'));
-
--- Creates or replaces items from a JSON array of objects with product_id,
--- title, description, categories, attributes, available.
-create or replace function recsys.upsert_items(items jsonb)
-returns table (product_id text, created boolean)
-language sql as $$
-    insert into recsys.items as i
-           (external_id, title, description, categories, attributes, available)
-    select x.product_id, x.title, x.description,
-           coalesce(x.categories, '{}'), coalesce(x.attributes, '{}'), coalesce(x.available, true)
-      from jsonb_to_recordset(items) as x(product_id text, title text, description text,
-                                          categories text[], attributes jsonb, available boolean)
-     order by x.product_id
-        on conflict (external_id) do update set
-           title = excluded.title,
-           description = excluded.description,
-           categories = excluded.categories,
-           attributes = excluded.attributes,
-           available = excluded.available,
-           -- Changed text makes the embedding stale: dropped here, so a stale vector
-           -- is never served; the service re-embeds at once (recsys.items.embedding).
-           embedding = case
-               when (i.title, i.description, i.categories, i.attributes)
-                    is not distinct from
-                    (excluded.title, excluded.description, excluded.categories, excluded.attributes)
-               then i.embedding
-           end,
-           updated_at = now()
-    returning i.external_id, i.created_at = i.updated_at;
-$$;
-
--- New parameters (method, product): a new signature, so the old one goes.
-drop function recsys.recommend(text, integer, text, text[], text, boolean);
-
--- One entry point for every strategy: `select * from recsys.recommend('u42', 10)`.
--- hybrid (the default) blends or switches (`method`); content_based takes an
--- optional `product` (nearest items to it) instead of the user's recent items.
-create function recsys.recommend(
-    for_user text, k integer default 10, strategy text default 'hybrid',
-    exclude text[] default '{}', category text default null, include_seen boolean default false,
-    method text default 'adaptive', product text default null
-)
-returns table (product_id text, score double precision, reason text)
-language plpgsql stable as $$
-begin
-    case strategy
-        when 'popular' then
-            return query select * from recsys.popular(k, null, category, exclude, for_user, include_seen);
-        when 'behavior_based' then
-            return query select * from recsys.behavior_based(for_user, k, exclude, category, include_seen);
-        when 'collaborative' then
-            return query select * from recsys.collaborative(for_user, k, exclude, category, include_seen);
-        when 'content_based' then
-            return query select * from recsys.content_based(for_user, k, exclude, category,
-                                                            include_seen, product);
-        when 'hybrid' then
-            return query select * from recsys.hybrid(for_user, k, exclude, category, include_seen,
-                                                     method);
-        else
-            raise exception 'unknown strategy "%"', strategy
-                using errcode = 'invalid_parameter_value', column = 'case',
-                      hint = 'strategies: popular, behavior_based, collaborative, content_based, hybrid';
-    end case;
-end;
-$$;
-
--- ----------------------------------------------------- content and hybrid
+-- recsys schema: content embeddings (content_based) and the hybrids (adaptive,
+-- switching). switching asks recsys.recommend (08) for each strategy it tries:
+-- PL/pgSQL, so the name resolves when called.
 
 -- The fitted text encoder of a content run, so the service embeds a new or
 -- changed item at once without retraining, and anyone can read it with psql.
@@ -245,49 +169,9 @@ begin
         end loop;
         why := ' (not enough similar items)';
     end if;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score, p.reason || why
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen, why);
 end;
-$$;
-
--- recsys.neighbor_scores without the reasons: the adaptive blend names the
--- source of its k winners only (a probe each), not of its 100 candidates.
-create function recsys.neighbor_candidates(
-    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
-    include_seen boolean
-)
-returns table (item_id bigint, product_id text, score double precision)
-language sql stable as $$
-    with history as materialized (
-        select x.item_id,
-               case when run.params ->> 'weighting' = 'binary' then 1
-                    else ln(1 + greatest(x.score, 0)) end as w
-          from recsys.interactions x
-         where x.user_id = uid
-    ),
-    scored as (
-        select n.neighbor_id, sum(h.w * n.score) as score
-          from history h
-          join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
-         group by n.neighbor_id
-    )
-    select i.id, i.external_id, sc.score
-      from scored sc
-      join recsys.items i on i.id = sc.neighbor_id
-     where sc.score > 0
-       and i.available
-       and (category is null or i.categories @> array[category])
-       and not (i.external_id = any(exclude))
-       and not exists (select 1 from recsys.interactions x
-                        where x.user_id = uid and x.item_id = i.id
-                          and (not include_seen or x.purchases > 0))
-     order by sc.score desc, i.id
-     limit k;
 $$;
 
 -- The user's item contributing most to `item`'s neighbour score: names the reason.
@@ -415,14 +299,10 @@ begin
         shown := shown || row.product_id;
         return next;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, 0::double precision,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    -- Scored 0: below every blended item, whose scores are on another scale.
+    return query
+    select t.product_id, 0::double precision, t.reason
+      from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen) t;
 end;
 $$;
 
@@ -477,15 +357,11 @@ begin
             return next;
         end loop;
     end loop;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               case when p.reason like 'popular%' then '' else 'popular: ' end || p.reason
-               || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    -- Like every other reason here, it starts with the strategy's name.
+    return query
+    select t.product_id, t.score,
+           case when t.reason like 'popular%' then '' else 'popular: ' end || t.reason
+      from recsys.popular_top_up(for_user, k, shown, exclude, category, include_seen) t;
 end;
 $$;
 

@@ -1,9 +1,7 @@
--- 0004: refreshed neighbour lists, so behaviour-based recommendations read a few
--- short arrays instead of aggregating every co-occurrence of a user's history.
+-- recsys schema: co-occurrence. Similarity measures over item_pairs, the
+-- refreshed neighbour lists, behavior_based and similar_items.
 
--- How many neighbours each item's refreshed list keeps (recsys.neighbor_lists).
-alter table recsys.settings
-    add column neighbor_list_size integer not null default 100 check (neighbor_list_size > 0);
+-- ------------------------------------------------------------ neighbour lists
 
 -- Each item's strongest co-occurrence neighbours under one measure, ranked,
 -- with their similarity, as of the last refresh (recsys.refresh_neighbor_lists).
@@ -29,6 +27,55 @@ create table recsys.neighbor_lists_state (
 );
 
 insert into recsys.neighbor_lists_state default values;
+
+-- ----------------------------------------------------------------- similarity
+
+-- x * ln(x), with 0 * ln 0 = 0. A plain expression, so callers inline it.
+create function recsys.xlogx(x double precision)
+returns double precision
+language sql immutable parallel safe
+return case when x > 0 then x * ln(x) else 0 end;
+
+-- Log-likelihood ratio (Dunning 1993) of a 2x2 contingency table.
+create function recsys.llr(k11 double precision, k12 double precision,
+                           k21 double precision, k22 double precision)
+returns double precision
+language sql immutable parallel safe
+return greatest(0, 2 * (
+    recsys.xlogx(k11) + recsys.xlogx(k12) + recsys.xlogx(k21) + recsys.xlogx(k22)
+    - recsys.xlogx(k11 + k12) - recsys.xlogx(k21 + k22)
+    - recsys.xlogx(k11 + k21) - recsys.xlogx(k12 + k22)
+    + recsys.xlogx(k11 + k12 + k21 + k22)
+    ));
+
+-- Similarity of two items from co-occurrence: n_ab users share them, n_a and
+-- n_b users have each, n_users users exist.
+create function recsys.similarity(measure text, n_ab double precision, n_a double precision,
+                                  n_b double precision, n_users double precision)
+returns double precision
+language sql immutable parallel safe
+return case measure
+    when 'cosine' then n_ab / sqrt(greatest(n_a * n_b, 1))
+    when 'jaccard' then n_ab / greatest(n_a + n_b - n_ab, 1)
+    when 'llr' then recsys.llr(n_ab, n_a - n_ab, n_b - n_ab,
+                               greatest(n_users - n_a - n_b + n_ab, 0))
+end;
+
+create function recsys.check_measure(measure text)
+returns text
+language plpgsql immutable as $$
+begin
+    if measure is null or measure not in ('cosine', 'jaccard', 'llr') then
+        raise exception 'unknown similarity measure "%"', measure
+            using errcode = 'invalid_parameter_value', column = 'measure',
+                  hint = 'measures: cosine, jaccard, llr';
+    end if;
+    return measure;
+end;
+$$;
+
+-- -------------------------------------------------------------------- refresh
+
 -- Recomputes the neighbour lists of `items` (null: of every item) from
 -- item_pairs under the configured similarity. Returns the lists written.
 create function recsys.refresh_neighbor_lists(items bigint[] default null)
@@ -120,12 +167,14 @@ begin
 end;
 $$;
 
+-- ------------------------------------------------------------ recommendations
+
 -- Items that co-occur with a user's latest items, each neighbour's similarity
 -- weighted by how strongly (event weights) and how recently the user chose
 -- the source item. Tops up with popular items when history runs short.
 -- Sources with a refreshed list (recsys.neighbor_lists) contribute its entries;
 -- the others are scored live from item_pairs.
-create or replace function recsys.behavior_based(
+create function recsys.behavior_based(
     for_user text, k integer default 10, exclude text[] default '{}',
     category text default null, include_seen boolean default false, measure text default null
 )
@@ -145,7 +194,6 @@ declare
     found_ids text[];
     found_scores double precision[];
     found_reasons text[];
-    shown text[] := '{}';
     row record;
 begin
     select u.id, u.n_items into uid, history from recsys.users u where u.external_id = for_user;
@@ -248,15 +296,8 @@ begin
     select f.id, f.score, f.reason
       from unnest(found_ids, found_scores, found_reasons) with ordinality as f(id, score, reason, n)
      order by f.n;
-    shown := found_ids;
-
-    if cardinality(shown) < k then
-        return query
-        select p.product_id, p.score,
-               p.reason || case when uid is null then ' (new user)' else ' (not enough history)' end
-          from recsys.popular(k - cardinality(shown), null, category, exclude || shown,
-                              for_user, include_seen) p;
-    end if;
+    return query
+    select * from recsys.popular_top_up(for_user, k, found_ids, exclude, category, include_seen);
 end;
 $$;
 
@@ -264,7 +305,7 @@ $$;
 -- popularity (cosine by default; see recsys.settings.similarity). Read from the
 -- item's refreshed neighbour list when it has one for this measure; ranked live
 -- from item_pairs otherwise, or beyond a truncated list that filters emptied.
-create or replace function recsys.similar_items(
+create function recsys.similar_items(
     product text, k integer default 10, measure text default null,
     category text default null, exclude text[] default '{}'
 )
@@ -331,94 +372,3 @@ begin
      limit k;
 end;
 $$;
-
--- Collaborative scoring probes the best candidates first, like behavior_based,
--- in one place: neighbor_scores is neighbor_candidates plus the reasons.
--- The implicit model's top k for a user: the run's item neighbours summed over
--- the user's live interactions (events after training included). Without
--- reasons: the adaptive blend names the source of its k winners only.
-create or replace function recsys.neighbor_candidates(
-    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
-    include_seen boolean
-)
-returns table (item_id bigint, product_id text, score double precision)
-language sql stable as $$
-    with history as materialized (
-        select x.item_id,
-               case when run.params ->> 'weighting' = 'binary' then 1
-                    else ln(1 + greatest(x.score, 0)) end as w
-          from recsys.interactions x
-         where x.user_id = uid
-    ),
-    scored as materialized (
-        select n.neighbor_id, sum(h.w * n.score) as score
-          from history h
-          join recsys.item_neighbors n on n.run_id = run.id and n.item_id = h.item_id
-         group by n.neighbor_id
-        having sum(h.w * n.score) > 0
-    ),
-    -- The best k + history + 10 candidates first: a few index probes, where
-    -- joining every candidate with the catalogue cost a scan of it. Every
-    -- candidate only when the filters leave fewer than k of those.
-    capped as (
-        select i.id, i.external_id, sc.score
-          from (select * from scored
-                 order by score desc, neighbor_id
-                 limit case when category is null
-                            then k + cardinality(exclude) + 10 + (select count(*) from history)
-                       end) sc
-          join recsys.items i on i.id = sc.neighbor_id
-         where true
-           and i.available
-           and (category is null or i.categories @> array[category])
-           and not (i.external_id = any(exclude))
-           and not exists (select 1 from recsys.interactions x
-                            where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
-         order by sc.score desc, i.id
-         limit k
-    ),
-    every as (
-        select i.id, i.external_id, sc.score
-          from scored sc
-          join recsys.items i on i.id = sc.neighbor_id
-         where true
-           and i.available
-           and (category is null or i.categories @> array[category])
-           and not (i.external_id = any(exclude))
-           and not exists (select 1 from recsys.interactions x
-                            where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
-         order by sc.score desc, i.id
-         limit k
-    )
-    select * from capped where (select count(*) from capped) >= k
-    union all
-    select * from every where (select count(*) from capped) < k;
-$$;
-
--- recsys.neighbor_candidates with reasons: each of the k winners names the item
--- of the user's history that contributed most (a probe per winner).
-create or replace function recsys.neighbor_scores(
-    uid bigint, run recsys.model_runs, k integer, exclude text[], category text,
-    include_seen boolean
-)
-returns table (product_id text, score double precision, reason text)
-language sql stable as $$
-    select c.product_id, c.score,
-           'liked by people who liked ' || coalesce(src.title, src.external_id)
-      from recsys.neighbor_candidates(uid, run, k, exclude, category, include_seen) c
-     cross join lateral (
-           select x.item_id
-             from recsys.interactions x
-             join recsys.item_neighbors n
-               on n.run_id = run.id and n.item_id = x.item_id and n.neighbor_id = c.item_id
-            where x.user_id = uid
-            order by case when run.params ->> 'weighting' = 'binary' then 1
-                          else ln(1 + greatest(x.score, 0)) end * n.score desc,
-                     x.item_id
-            limit 1) s
-      join recsys.items src on src.id = s.item_id
-     order by c.score desc, c.item_id;
-$$;
-
