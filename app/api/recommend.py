@@ -1,4 +1,4 @@
-"""Recommendation endpoints of the seed: /recommend and /realtime-recommend."""
+"""Recommendation endpoints of the original Flask service: /recommend and /realtime-recommend."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
 @validate_querystring(RealtimeArgs)
 @validate_response(Recommendations)
 async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
-    """The seed's real-time call: records `event_type` (default view) on
+    """The original Flask service's real-time call: records `event_type` (default view) on
     `product_id` when one is given, then answers behaviour-based recommendations."""
     event = EventIn(
         user_id=query_args.user_id,

@@ -1,4 +1,4 @@
-"""Native WebSocket at /ws with the seed's event names.
+"""Native WebSocket at /ws with the original Flask + Socket.IO service's event names.
 
 Size, rate and shutdown close codes are applied to every socket by
 app/realtime/guard.py; the handshake's key is checked by app/api/auth.py.

@@ -1,5 +1,6 @@
-"""Socket.IO for clients written for the seed: emit('register_user', {user_id}),
-on('realtime_recommendation', ...). Served at /socket.io/ by the same process.
+"""Socket.IO for clients written for the original Flask + Socket.IO service:
+emit('register_user', {user_id}), on('realtime_recommendation', ...). Served at
+/socket.io/ by the same process.
 
 With authentication on, the connection needs a key (the `auth` payload
 `{"api_key": ...}`, an Authorization / X-API-Key header, or `?api_key=`), and a

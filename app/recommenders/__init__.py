@@ -66,7 +66,8 @@ BLENDED = tuple(name for name in NAMES if name != HYBRID)
 FALLBACK = "popular"
 # The hybrid's methods; the first is its default.
 METHODS = ("adaptive", "switching")
-# The seed's: GET /recommend's default case, what POST /event answers and sockets receive.
+# As in the original Flask service: GET /recommend's default case, what POST
+# /event answers and what sockets receive.
 DEFAULT = "behavior_based"
 
 
