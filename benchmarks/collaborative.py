@@ -1,7 +1,7 @@
 """Offline models on MovieLens 100K through the project's own path (file ->
 import -> tables -> `recsys train` -> tables -> recsys.predict / recsys.collaborative).
 
-    .venv/bin/python -m app.benchmarks.collaborative [--folds 5] [--models svd,svdpp]
+    python -m benchmarks.collaborative [--folds 5] [--models svd,svdpp]
         [--json PATH]
 
 Rating accuracy: k-fold RMSE/MAE of recsys.predict next to scikit-surprise's
@@ -26,12 +26,12 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from app.benchmarks import common
 from app.evaluation import metrics, split
 from app.importing.events import import_events
 from app.importing.formats import event_format
 from app.training import data, runner
 from app.training.neighbors import ease_weights
+from benchmarks import harness
 
 # scikit-surprise's README, ml-100k, 5-fold (RMSE, MAE).
 PUBLISHED = {"svd": (0.934, 0.737), "svdpp": (0.919, 0.721), "knnbaseline": (0.931, 0.733)}
@@ -69,13 +69,13 @@ COLLABORATIVE = "select product_id from recsys.collaborative(%(user_id)s, 10)"
 
 
 def ratings_file(data_dir: Path) -> pd.DataFrame:
-    path = common.ml100k_file(data_dir, "u.data")
+    path = harness.ml100k_file(data_dir, "u.data")
     return pd.read_csv(path, sep="\t", names=["user_id", "item_id", "value", "ts"])
 
 
 def load(server: str, name: str, frame: pd.DataFrame) -> str:
     """A fresh database holding `frame`, imported with `recsys import`'s code."""
-    url = common.fresh_database(server, name)
+    url = harness.fresh_database(server, name)
     with tempfile.NamedTemporaryFile("w", suffix=".data") as tmp:
         frame[["user_id", "item_id", "value", "ts"]].to_csv(
             tmp, sep="\t", header=False, index=False
@@ -105,7 +105,7 @@ def rating_accuracy(
             predicted, truth = predict(url, test), test["value"].to_numpy(dtype=float)
             scores[model].append((metrics.rmse(truth, predicted), metrics.mae(truth, predicted)))
             print(f"  fold {n + 1}/{folds} {model}: rmse {scores[model][-1][0]:.4f}", flush=True)
-        common.drop_database(server, "bench_collab_fold")
+        harness.drop_database(server, "bench_collab_fold")
     return {
         m: {
             "rmse": float(np.mean([s[0] for s in v])),
@@ -165,13 +165,13 @@ def direct_ease(train: pd.DataFrame, lam: float, weighting: str) -> dict[object,
 def http_latency(url: str, users: list[str]) -> dict[str, float]:
     """GET /recommend?case=collaborative for each user in turn, against `recsys serve`."""
     times = []
-    with common.served_app(url) as base, httpx.Client(base_url=base) as client:
+    with harness.served_app(url) as base, httpx.Client(base_url=base) as client:
         for user in users:
             started = time.perf_counter()
             response = client.get("/recommend", params={"case": "collaborative", "user_id": user})
             times.append((time.perf_counter() - started) * 1000)
             response.raise_for_status()
-    return common.summary(times)
+    return harness.summary(times)
 
 
 def top_n(server: str, frame: pd.DataFrame) -> dict[str, Any]:
@@ -204,13 +204,13 @@ def top_n(server: str, frame: pd.DataFrame) -> dict[str, Any]:
             direct_ease(train, 250.0, "binary"), relevant, 10
         ),
     }
-    common.drop_database(server, "bench_collab_topn")
+    harness.drop_database(server, "bench_collab_topn")
     return {
         "rows": rows,
         "latency_ms": {
-            "recsys.collaborative, 100 neighbours (SQL)": common.summary(latency),
-            "recsys.collaborative, 200 neighbours (SQL)": common.summary(latency_200),
-            "recsys.factor_scores (SQL, HNSW)": common.summary(factor_latency),
+            "recsys.collaborative, 100 neighbours (SQL)": harness.summary(latency),
+            "recsys.collaborative, 200 neighbours (SQL)": harness.summary(latency_200),
+            "recsys.factor_scores (SQL, HNSW)": harness.summary(factor_latency),
             "GET /recommend?case=collaborative (HTTP)": http,
         },
         "validation": {o.kind: o.metrics for o in outcomes},
@@ -229,7 +229,7 @@ def training_cost(server: str, frame: pd.DataFrame, models: list[str]) -> dict[s
         )
         out[model] = json.loads(proc.stdout.strip().splitlines()[-1])
         print(f"  train {model}: {out[model]}", flush=True)
-    common.drop_database(server, "bench_collab_train")
+    harness.drop_database(server, "bench_collab_train")
     return out
 
 
@@ -239,7 +239,7 @@ def report(result: dict[str, Any]) -> None:
     if "top_n" in result:
         report_top_n(result["top_n"])
     if "training" in result:
-        common.print_table(
+        harness.print_table(
             "training on all of ml-100k (recsys train, with validation; own process)",
             ["model", "wall s", "training peak MiB (tracemalloc)", "process peak RSS MiB"],
             [
@@ -260,7 +260,7 @@ def report_accuracy(accuracy: dict[str, Any], folds: int) -> None:
         ]
         for m, v in accuracy.items()
     ]
-    common.print_table(
+    harness.print_table(
         f"ml-100k rating accuracy, {folds}-fold (goal RMSE <= 0.92)",
         ["model", "RMSE", "MAE", "published RMSE", "published MAE", "via recsys.predict"],
         rows,
@@ -270,18 +270,18 @@ def report_accuracy(accuracy: dict[str, Any], folds: int) -> None:
 def report_top_n(top: dict[str, Any]) -> None:
     rows = top["rows"]
     ease = rows["EASE direct (numpy, full B, same lambda/weighting)"]["ndcg_at_10"]
-    common.print_ranking(
+    harness.print_ranking(
         "ml-100k top-10, latest 20% of each user held out (goal >= 0.95 x direct EASE)",
         rows,
         ease,
     )
-    common.print_latencies(
+    harness.print_latencies(
         "serving one list, k=10, every test user in turn (ms)", "path", top["latency_ms"]
     )
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "collaborative")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "collaborative")
     p.add_argument("--folds", type=int, default=5)
     p.add_argument("--models", default="svd,svdpp", help="explicit models for the k-fold")
     p.add_argument("--no-knn", action="store_true", help="skip surprise's KNNBaseline reference")
@@ -289,11 +289,11 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     frame = ratings_file(args.data)
     models = args.models.split(",")
-    with common.postgres() as server:
-        settings = common.banner(server)
+    with harness.postgres() as server:
+        settings = harness.banner(server)
         result: dict[str, Any] = {
             "benchmark": "collaborative",
-            "machine": common.machine(),
+            "machine": harness.machine(),
             "postgres": settings,
             "folds": args.folds,
         }
@@ -307,7 +307,7 @@ def main(argv: list[str] | None = None) -> None:
             if not args.no_knn:
                 result["accuracy"]["knnbaseline"] = knn_baseline(frame, args.folds)
     report(result)
-    common.write_json(args.json, result)
+    harness.write_json(args.json, result)
 
 
 if __name__ == "__main__":

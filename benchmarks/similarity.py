@@ -5,16 +5,16 @@ one of three measures (recsys.settings.similarity). On ml-100k, each user's
 latest 20% of ratings held out, every user's behaviour-based top 10 is scored
 with each measure, next to popular.
 
-    python -m app.benchmarks.similarity
+    python -m benchmarks.similarity
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from app.benchmarks import common
-from app.benchmarks.collaborative import load, ratings_file, sql_lists
 from app.evaluation import metrics, split
+from benchmarks import harness
+from benchmarks.collaborative import load, ratings_file, sql_lists
 
 MEASURES = ("cosine", "jaccard", "llr")
 QUERY = "select product_id from recsys.behavior_based(%(user_id)s, 10, measure => '{measure}')"
@@ -31,30 +31,30 @@ def run(server: str, data: Any) -> dict[str, Any]:
         lists, latency = sql_lists(url, users, QUERY.format(measure=measure))
         rows[measure] = {
             **metrics.ranking(lists, relevant, 10),
-            "p50_ms": common.percentile(latency, 50),
+            "p50_ms": harness.percentile(latency, 50),
         }
     popular, _ = sql_lists(
         url, users, "select product_id from recsys.popular(10, for_user => %(user_id)s)"
     )
     rows["popular"] = metrics.ranking(popular, relevant, 10)
-    common.drop_database(server, "bench_similarity")
+    harness.drop_database(server, "bench_similarity")
     return rows
 
 
 def main() -> None:
-    args = common.parser(__doc__ or "").parse_args()
-    with common.postgres() as server:
+    args = harness.parser(__doc__ or "").parse_args()
+    with harness.postgres() as server:
         rows = run(server, args.data)
     headers = ["list", "NDCG@10", "P@10", "R@10", "p50 ms"]
     table = [
         [name, r["ndcg_at_10"], r["precision_at_10"], r["recall_at_10"], r.get("p50_ms", "-")]
         for name, r in rows.items()
     ]
-    common.print_table(
+    harness.print_table(
         "behavior_based by similarity measure, ml-100k temporal 80/20", headers, table
     )
-    common.write_json(
-        args.json, {"benchmark": "similarity", "machine": common.machine(), "results": rows}
+    harness.write_json(
+        args.json, {"benchmark": "similarity", "machine": harness.machine(), "results": rows}
     )
 
 

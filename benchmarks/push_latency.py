@@ -7,7 +7,7 @@ time to that user's push is measured. A second phase posts events from
 writes events straight through SQL (batches of 50 users), so the server process
 does nothing but pushes, and counts the pushes per second it sustains.
 
-    python -m app.benchmarks.push_latency --sockets 1,100,1000
+    python -m benchmarks.push_latency --sockets 1,100,1000
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import httpx
 import psycopg
 import websockets
 
-from app.benchmarks import common
 from app.demo import load, shop
+from benchmarks import harness
 
 ITEMS = 500
 
@@ -148,7 +148,7 @@ async def run_one(
     await asyncio.gather(*(w.ws.close() for w in watchers), return_exceptions=True)
     return {
         "sockets": sockets,
-        **common.summary(lat),
+        **harness.summary(lat),
         "events_per_s": events_s,
         "pushes_per_s_sql_writer": sql_pushes_s,
         "pushes_per_s": pushes_s,
@@ -156,7 +156,7 @@ async def run_one(
 
 
 def main() -> None:
-    p = common.parser(__doc__ or "")
+    p = harness.parser(__doc__ or "")
     p.add_argument("--sockets", default="1,100,1000", help="comma-separated socket counts")
     p.add_argument("--samples", type=int, default=300, help="sequential latency samples")
     p.add_argument("--seconds", type=float, default=10, help="throughput phase length")
@@ -164,11 +164,11 @@ def main() -> None:
     p.add_argument("--users", type=int, default=2000, help="demo shop users")
     args = p.parse_args()
     results = []
-    with common.postgres() as server:
+    with harness.postgres() as server:
         for n in [int(x) for x in args.sockets.split(",")]:
-            url = common.fresh_database(server, f"bench_push_{n}")
+            url = harness.fresh_database(server, f"bench_push_{n}")
             load.load(url, shop.generate(max(args.users, n), ITEMS, 10, seed=1))
-            with common.served_app(url) as base:
+            with harness.served_app(url) as base:
                 results.append(
                     asyncio.run(run_one(base, url, n, args.samples, args.seconds, args.posters))
                 )
@@ -195,9 +195,9 @@ def main() -> None:
         ]
         for r in results
     ]
-    common.print_table("push latency: POST /event -> frame received", headers, rows)
-    common.write_json(
-        args.json, {"benchmark": "push_latency", "machine": common.machine(), "results": results}
+    harness.print_table("push latency: POST /event -> frame received", headers, rows)
+    harness.write_json(
+        args.json, {"benchmark": "push_latency", "machine": harness.machine(), "results": results}
     )
 
 

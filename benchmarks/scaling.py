@@ -14,8 +14,8 @@ History length: users with exactly 10, 100 and 1 000 distinct items are added
 to the 100 000-event shop; their single-event write and behavior_based read are
 timed the same way.
 
-    python -m app.benchmarks.scaling            # every axis
-    python -m app.benchmarks.scaling --axis events
+    python -m benchmarks.scaling            # every axis
+    python -m benchmarks.scaling --axis events
 """
 
 from __future__ import annotations
@@ -27,8 +27,7 @@ from typing import Any
 
 import psycopg
 
-from app.bench import seed, workload
-from app.benchmarks import common
+from benchmarks import harness, seed, workload
 
 EVENTS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)
@@ -44,7 +43,7 @@ def timed(conn: Conn, calls: list[Callable[[Conn], object]]) -> dict[str, float]
         started = time.perf_counter()
         call(conn)
         times.append((time.perf_counter() - started) * 1000)
-    return common.summary(times[len(times) // 10 :])  # the first tenth warms caches
+    return harness.summary(times[len(times) // 10 :])  # the first tenth warms caches
 
 
 def read(query: str, arg: str) -> Callable[[Conn], object]:
@@ -84,7 +83,7 @@ def measure(url: str, users: list[str], items: list[str]) -> dict[str, Any]:
 
 
 def shop(server: str, spec: workload.Spec) -> tuple[str, workload.Workload, dict[str, Any]]:
-    url = common.fresh_database(server, "bench_scaling")
+    url = harness.fresh_database(server, "bench_scaling")
     w = workload.generate(spec)
     loaded = seed.load(url, w, progress=False)
     return url, w, {"load_s": loaded.seconds, "load_events_per_s": loaded.events_per_s}
@@ -95,7 +94,7 @@ def one_size(server: str, spec: workload.Spec) -> dict[str, Any]:
     users = [w.user_id(int(i)) for i in w.active_users()]
     items = [w.item_id(int(i)) for i in set(w.event_item.tolist())]
     row.update(measure(url, users, items))
-    common.drop_database(server, "bench_scaling")
+    harness.drop_database(server, "bench_scaling")
     return row
 
 
@@ -117,7 +116,7 @@ def histories(server: str) -> dict[str, Any]:
     for n in HISTORIES:
         fresh = [w.item_id(i) for i in range(w.spec.items - SAMPLES, w.spec.items)]
         rows[f"{n} items"] = measure(url, [f"heavy-{n}"], fresh)
-    common.drop_database(server, "bench_scaling")
+    harness.drop_database(server, "bench_scaling")
     return rows
 
 
@@ -152,18 +151,18 @@ def report(results: dict[str, Any]) -> None:
             ]
             for size, row in sizes.items()
         ]
-        common.print_table(f"cost by {axis}", headers, table)
+        harness.print_table(f"cost by {axis}", headers, table)
 
 
 def main() -> None:
-    parser = common.parser(__doc__ or "")
+    parser = harness.parser(__doc__ or "")
     parser.add_argument("--axis", choices=("all", "events", "items", "history"), default="all")
     args = parser.parse_args()
-    with common.postgres() as server:
+    with harness.postgres() as server:
         results = axes(server, args.axis)
     report(results)
-    common.write_json(
-        args.json, {"benchmark": "scaling", "machine": common.machine(), "results": results}
+    harness.write_json(
+        args.json, {"benchmark": "scaling", "machine": harness.machine(), "results": results}
     )
 
 

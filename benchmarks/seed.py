@@ -11,8 +11,8 @@ import psycopg
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
-from app.bench.workload import TYPES, Workload, item_rows, timestamps
 from app.db import queries
+from benchmarks.workload import TYPES, Workload, item_rows, timestamps
 
 CHUNK = 100_000
 

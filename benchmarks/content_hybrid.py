@@ -1,7 +1,7 @@
 """Content embeddings and the hybrid recommenders on MovieLens 100K, through the
 project's own path (files -> import -> tables -> `recsys train` -> SQL).
 
-    .venv/bin/python -m app.benchmarks.content_hybrid [--queries 100] [--json PATH]
+    python -m benchmarks.content_hybrid [--queries 100] [--json PATH]
 
 Content: titles and genres only (the importer's other attributes are cleared);
 for `--queries` random movies, the share of the 10 nearest items
@@ -25,12 +25,12 @@ import numpy as np
 import pandas as pd
 import psycopg
 
-from app.benchmarks import common
-from app.benchmarks.collaborative import direct_ease, load, ratings_file
 from app.evaluation import metrics, split
 from app.importing.formats import item_format
 from app.importing.items import import_items
 from app.training import runner
+from benchmarks import harness
+from benchmarks.collaborative import direct_ease, load, ratings_file
 
 LISTS = {
     "popular": "select product_id from recsys.recommend(%(u)s, 10, 'popular')",
@@ -47,7 +47,7 @@ NEAREST = "select product_id from recsys.content_based(null, 10, product => %(p)
 
 def with_items(url: str, data_dir: Path) -> None:
     """Titles and genres (categories) of every movie; no other attribute."""
-    import_items(url, common.ml100k_file(data_dir, "u.item"), item_format("movielens-100k"), False)
+    import_items(url, harness.ml100k_file(data_dir, "u.item"), item_format("movielens-100k"), False)
     with psycopg.connect(url) as conn:
         conn.execute("update recsys.items set attributes = '{}'")
         conn.commit()
@@ -83,7 +83,7 @@ def genre_share(url: str, queries: int, seed: int) -> dict[str, Any]:
         "chance": float(np.mean(chance)),
         "genre_jaccard": float(np.mean(jaccard)),
         "genre_jaccard_chance": float(np.mean(jaccard_chance)),
-        "latency_ms": common.summary(times),
+        "latency_ms": harness.summary(times),
     }
 
 
@@ -117,13 +117,13 @@ def top_n(server: str, frame: pd.DataFrame, data_dir: Path, queries: int) -> dic
     for name, query in LISTS.items():
         found, times = lists(url, users, query)
         rows[name] = metrics.ranking(found, relevant, 10)
-        latency[name] = common.summary(times)
+        latency[name] = harness.summary(times)
         print(f"  {name}: ndcg@10 {rows[name]['ndcg_at_10']:.4f}", flush=True)
     ease = runner.default_params("ease", runner.Options())
     rows["EASE direct (numpy, full B)"] = metrics.ranking(
         direct_ease(train, ease["lam"], ease["weighting"]), relevant, 10
     )
-    common.drop_database(server, "bench_content_hybrid")
+    harness.drop_database(server, "bench_content_hybrid")
     runs = {o.kind: {"metrics": o.metrics, "data": o.data, "s": o.duration_s} for o in outcomes}
     return {
         "content": content,
@@ -136,7 +136,7 @@ def top_n(server: str, frame: pd.DataFrame, data_dir: Path, queries: int) -> dic
 
 def report(result: dict[str, Any]) -> None:
     content = result["content"]
-    common.print_table(
+    harness.print_table(
         f"ml-100k content (titles + genres): {content['queries']} random movies, 10 nearest",
         ["measure", "value"],
         [
@@ -149,12 +149,12 @@ def report(result: dict[str, Any]) -> None:
     )
     rows = result["rows"]
     ease = rows["EASE direct (numpy, full B)"]["ndcg_at_10"]
-    common.print_ranking(
+    harness.print_ranking(
         "ml-100k top-10, latest 20% of each user held out (goal: hybrid adaptive beats all)",
         rows,
         ease,
     )
-    common.print_latencies(
+    harness.print_latencies(
         "serving one list, k=10, every test user in turn (ms)", "list", result["latency_ms"]
     )
     weights = result["runs"].get("hybrid", {}).get("metrics", {}).get("buckets", {})
@@ -162,20 +162,20 @@ def report(result: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "content_hybrid")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "content_hybrid")
     p.add_argument("--queries", type=int, default=100, help="movies for the genre measure")
     args = p.parse_args(argv)
     frame = ratings_file(args.data)
-    with common.postgres() as server:
-        settings = common.banner(server)
+    with harness.postgres() as server:
+        settings = harness.banner(server)
         result: dict[str, Any] = {
             "benchmark": "content_hybrid",
-            "machine": common.machine(),
+            "machine": harness.machine(),
             "postgres": settings,
             **top_n(server, frame, args.data, args.queries),
         }
     report(result)
-    common.write_json(args.json, result)
+    harness.write_json(args.json, result)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.bench.phases import Result
-from app.bench.traffic import READS
-from app.benchmarks import common
+from benchmarks import harness
+from benchmarks.phases import Result
+from benchmarks.traffic import READS
 
 HEADERS = [
     "phase",
@@ -50,7 +50,7 @@ def row(r: Result) -> list[Any]:
 
 
 def print_results(results: list[Result], title: str) -> None:
-    common.print_table(title, HEADERS, [row(r) for r in results])
+    harness.print_table(title, HEADERS, [row(r) for r in results])
     print(
         "gen CPU / app CPU: CPU seconds of this generator / of the app's processes per"
         " wall second (100% = one core); x health: requests/s over GET /health's;"
@@ -96,7 +96,7 @@ def goals(results: list[Result]) -> list[dict[str, Any]]:
 def print_goals(checks: list[dict[str, Any]]) -> None:
     if not checks:
         return
-    common.print_table(
+    harness.print_table(
         "goals (issue 7; a benchmark, not a test)",
         ["goal", "measured", "met"],
         [[c["goal"], c["measured"], "yes" if c["met"] else "NO"] for c in checks],

@@ -5,7 +5,7 @@ behaviour-based top 10 is computed live (no lists), then from lists of several
 sizes: NDCG@10 and server-side latency side by side, plus what a full and an
 incremental refresh cost.
 
-    python -m app.benchmarks.neighbor_lists
+    python -m benchmarks.neighbor_lists
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from typing import Any
 
 import psycopg
 
-from app.benchmarks import common
-from app.benchmarks.collaborative import load, ratings_file, sql_lists
 from app.evaluation import metrics, split
+from benchmarks import harness
+from benchmarks.collaborative import load, ratings_file, sql_lists
 
 QUERY = "select product_id from recsys.behavior_based(%(user_id)s, 10)"
 SIZES = (25, 50, 100, 200)
@@ -63,17 +63,17 @@ def run(server: str, data: Any) -> dict[str, Any]:
         lists, latency = sql_lists(url, users, QUERY)
         rows["live" if size is None else f"lists of {size}"] = {
             **metrics.ranking(lists, relevant, 10),
-            **{f"{k}_ms": v for k, v in common.summary(latency).items() if k != "n"},
+            **{f"{k}_ms": v for k, v in harness.summary(latency).items() if k != "n"},
             "full_refresh_s": seconds,
         }
     rows["incremental refresh of 100 events (s)"] = incremental(url, 100)
-    common.drop_database(server, "bench_neighbor_lists")
+    harness.drop_database(server, "bench_neighbor_lists")
     return rows
 
 
 def main() -> None:
-    args = common.parser(__doc__ or "").parse_args()
-    with common.postgres() as server:
+    args = harness.parser(__doc__ or "").parse_args()
+    with harness.postgres() as server:
         rows = run(server, args.data)
     headers = ["source", "NDCG@10", "P@10", "p50 ms", "p99 ms", "full refresh s"]
     table = [
@@ -81,13 +81,13 @@ def main() -> None:
         for name, r in rows.items()
         if isinstance(r, dict)
     ]
-    common.print_table(
+    harness.print_table(
         "behavior_based: live vs neighbour lists, ml-100k temporal 80/20", headers, table
     )
     seconds = rows["incremental refresh of 100 events (s)"]
     print(f"incremental refresh after 100 new events: {seconds:.3f} s")
-    common.write_json(
-        args.json, {"benchmark": "neighbor_lists", "machine": common.machine(), "results": rows}
+    harness.write_json(
+        args.json, {"benchmark": "neighbor_lists", "machine": harness.machine(), "results": rows}
     )
 
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from app.bench.driver import Request
-from app.bench.workload import TYPE_SHARES, TYPES, Workload
+from benchmarks.client import Request
+from benchmarks.workload import TYPE_SHARES, TYPES, Workload
 
 K = 10
 URLS = 20_000  # distinct requests per phase, then they repeat

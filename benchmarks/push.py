@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 import aiohttp
 import orjson
 
-from app.bench.driver import Request, Sample, send
-from app.bench.traffic import Picker
+from benchmarks.client import Request, Sample, send
+from benchmarks.traffic import Picker
 
 WAVE = 100  # sockets opened at once
 FRAME_TIMEOUT = 10.0

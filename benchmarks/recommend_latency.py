@@ -2,7 +2,7 @@
 a client over the unix socket (and by EXPLAIN ANALYZE), then the same calls over
 HTTP, sequentially and with concurrent clients next to GET /health.
 
-    .venv/bin/python -m app.benchmarks.recommend_latency [--samples N] [--concurrency 16]
+    python -m benchmarks.recommend_latency [--samples N] [--concurrency 16]
         [--requests 2000] [--explain 50] [--json PATH]
 """
 
@@ -18,11 +18,11 @@ from urllib.parse import quote
 import httpx
 import psycopg
 
-from app.benchmarks import common
 from app.db import queries
 from app.importing.events import import_events
 from app.importing.formats import event_format, item_format
 from app.importing.items import import_items
+from benchmarks import harness
 
 DB = "bench_recommend"
 K = 10
@@ -63,12 +63,12 @@ CASES = [
 
 def load(server_url: str, args: argparse.Namespace) -> str:
     """A fresh database with ml-100k items and ratings (pair_window as given), analyzed."""
-    url = common.fresh_database(server_url, DB)
+    url = harness.fresh_database(server_url, DB)
     with psycopg.connect(url) as conn:
         conn.execute(queries.get("set_pair_window"), {"pair_window": args.pair_window})
-    items = common.ml100k_file(args.data, "u.item")
-    ratings = common.ml100k_file(args.data, "u.data")
-    with common.Stopwatch() as t:
+    items = harness.ml100k_file(args.data, "u.item")
+    ratings = harness.ml100k_file(args.data, "u.data")
+    with harness.Stopwatch() as t:
         import_items(url, items, item_format("movielens-100k"), progress=False)
         import_events(url, ratings, event_format("movielens-100k"), progress=False)
     print(f"  loaded ml-100k in {t.seconds:.1f}s (pair_window {args.pair_window})", flush=True)
@@ -105,7 +105,7 @@ def sql_latencies(url: str, case: Case, ids: list[str]) -> list[float]:
             conn.execute(case.sql, (key,), prepare=True).fetchall()
         latencies = []
         for key in ids:
-            with common.Stopwatch() as t:
+            with harness.Stopwatch() as t:
                 rows = conn.execute(case.sql, (key,), prepare=True).fetchall()
             latencies.append(t.seconds * 1000)
             if len(rows) != K:
@@ -134,7 +134,7 @@ async def http_latencies(base: str, case: Case, ids: list[str]) -> list[float]:
             await get(client, case.path.format(quote(key, safe="")))
         latencies = []
         for key in ids:
-            with common.Stopwatch() as t:
+            with harness.Stopwatch() as t:
                 await get(client, case.path.format(quote(key, safe="")))
             latencies.append(t.seconds * 1000)
     return latencies
@@ -155,11 +155,11 @@ async def throughput(base: str, paths: list[str], concurrency: int) -> tuple[flo
 
         async def worker() -> None:
             for path in todo:
-                with common.Stopwatch() as t:
+                with harness.Stopwatch() as t:
                     await get(client, path)
                 latencies.append(t.seconds * 1000)
 
-        with common.Stopwatch() as wall:
+        with harness.Stopwatch() as wall:
             await asyncio.gather(*(worker() for _ in range(concurrency)))
     return wall.seconds, latencies
 
@@ -179,17 +179,17 @@ def measure(url: str, args: argparse.Namespace, ids: dict[str, list[str]]) -> di
     latency: dict[str, dict[str, float]] = {}
     for case in CASES:
         keys_ = ids[case.keys]
-        latency[f"{case.name} | sql (client, prepared)"] = common.summary(
+        latency[f"{case.name} | sql (client, prepared)"] = harness.summary(
             sql_latencies(url, case, keys_)
         )
-        latency[f"{case.name} | sql EXPLAIN Execution Time"] = common.summary(
+        latency[f"{case.name} | sql EXPLAIN Execution Time"] = harness.summary(
             explain_times(url, case, keys_[: args.explain])
         )
         print(f"  {case.name}: sql done", flush=True)
     served: dict[str, Any] = {}
-    with common.served_app(url, args.workers) as base:
+    with harness.served_app(url, args.workers) as base:
         for case in CASES:
-            latency[f"{case.name} | http (sequential)"] = common.summary(
+            latency[f"{case.name} | http (sequential)"] = harness.summary(
                 asyncio.run(http_latencies(base, case, ids[case.keys]))
             )
             print(f"  {case.name}: http done", flush=True)
@@ -208,14 +208,14 @@ def concurrent(base: str, args: argparse.Namespace, ids: dict[str, list[str]]) -
             "requests": len(paths),
             "seconds": wall,
             "rps": len(paths) / wall,
-            **common.summary(lat),
+            **harness.summary(lat),
         }
         print(f"  {name}: {len(paths) / wall:,.0f} requests/s", flush=True)
     return results
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
-    common.print_table(
+    harness.print_table(
         f"latency in ms (k={K}); sql = psycopg over the unix socket, client-timed",
         ["case | layer", "n", "mean", "p50", "p95", "p99", "max"],
         [
@@ -224,7 +224,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         ],
     )
     if results["throughput"]:
-        common.print_table(
+        harness.print_table(
             f"throughput, {args.concurrency} concurrent clients, {args.workers} server worker(s)",
             ["endpoint", "requests", "seconds", "requests/s", "p50 ms", "p99 ms"],
             [
@@ -235,7 +235,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "recommend_latency")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "recommend_latency")
     p.add_argument(
         "--samples",
         type=int,
@@ -256,18 +256,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    with common.postgres() as server_url:
-        settings = common.banner(server_url)
+    with harness.postgres() as server_url:
+        settings = harness.banner(server_url)
         url = load(server_url, args)
         ids = keys(url, args.samples, args.seed)
         results = measure(url, args, ids)
-        common.drop_database(server_url, DB)
+        harness.drop_database(server_url, DB)
     report(results, args)
-    common.write_json(
+    harness.write_json(
         args.json,
         {
             "benchmark": "recommend_latency",
-            "machine": common.machine(),
+            "machine": harness.machine(),
             "postgres": settings,
             "args": {k: str(v) for k, v in vars(args).items()},
             **results,
