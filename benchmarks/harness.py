@@ -371,33 +371,3 @@ def write_json(path: Path | None, payload: dict[str, Any]) -> None:
 def load_average() -> dict[str, float]:
     one, five, fifteen = os.getloadavg()
     return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2), "at": time.time()}
-
-
-def print_ranking(title: str, rows: dict[str, dict[str, float]], baseline: float) -> None:
-    """NDCG/P/R@10 per list, with NDCG as a multiple of `baseline`."""
-    print_table(
-        title,
-        ["list", "NDCG@10", "P@10", "R@10", "x direct EASE"],
-        [
-            [
-                k,
-                v["ndcg_at_10"],
-                v["precision_at_10"],
-                v["recall_at_10"],
-                v["ndcg_at_10"] / baseline,
-            ]
-            for k, v in rows.items()
-        ],
-    )
-
-
-def print_latencies(title: str, label: str, latencies: dict[str, dict[str, float]]) -> None:
-    """One row of summary() figures per path."""
-    print_table(
-        title,
-        [label, "n", "mean", "p50", "p95", "p99", "max"],
-        [
-            [name, v["n"], v["mean"], v["p50"], v["p95"], v["p99"], v["max"]]
-            for name, v in latencies.items()
-        ],
-    )

@@ -286,3 +286,25 @@ select pg_try_advisory_lock(7303475811) as locked;
 
 -- name: release_prune_lock
 select pg_advisory_unlock(7303475811);
+
+-- name: evaluation_similarity
+-- `recsys evaluate --similarity/--neighbor-lists` (its scratch database only):
+-- the co-occurrence measure behavior_based and the neighbour lists use.
+select similarity from recsys.settings;
+
+-- name: evaluation_set_similarity
+update recsys.settings set similarity = %(similarity)s;
+
+-- name: evaluation_set_neighbor_list_size
+update recsys.settings set neighbor_list_size = %(size)s;
+
+-- name: evaluation_drop_neighbor_lists
+-- Without lists, behavior_based scores every source item live from item_pairs.
+delete from recsys.neighbor_lists;
+
+-- name: evaluation_item_categories
+-- Items a content neighbour list can be asked for and judged by category.
+select external_id as product_id, categories
+  from recsys.items
+ where available and embedding is not null and cardinality(categories) > 0
+ order by external_id;

@@ -66,6 +66,9 @@ def markdown(result: dict[str, Any], command: str, pictures: list[str]) -> str:
         accuracy(result),
         beyond(result),
         rating(result["rating"]),
+        similarity(result, result.get("similarity")),
+        neighbor_lists(result, result.get("neighbor_lists")),
+        content_categories(result.get("content_categories")),
         history(result),
         timings(result),
         "## Charts\n\n" + "\n\n".join(f"![{p}]({p})" for p in pictures),
@@ -165,11 +168,85 @@ def rating(figures: dict[str, Any]) -> str:
     if not figures:
         return "## Ratings\n\nNo explicit model (no held-out pair carries a rating)."
     rows = [
-        [m, v["rmse"], v["mae"], v["rmse_global_mean"], v["n"], v["fallbacks"]]
+        [
+            m,
+            v["rmse"],
+            v["mae"],
+            v["rmse_global_mean"],
+            v["n"],
+            v["fallbacks"],
+            "recsys.predict" if v.get("served", True) else "surprise, directly (not served)",
+        ]
         for m, v in figures.items()
     ]
-    headers = ["model", "RMSE", "MAE", "RMSE of the training mean", "ratings", "fallbacks"]
+    headers = ["model", "RMSE", "MAE", "RMSE of the training mean", "ratings", "fallbacks", "via"]
     return "## Ratings\n\n" + table(headers, rows)
+
+
+def variant_table(result: dict[str, Any], rows: dict[str, Any], rebuilds: bool = False) -> str:
+    """One behavior_based variant per row: accuracy, coverage, latency (and rebuild time)."""
+    k = result["protocol"]["k"]
+    headers = ["behavior_based", f"NDCG@{k}", f"P@{k}", f"R@{k}", f"MAP@{k}", "coverage"]
+    headers += ["p50 ms", "p99 ms", *(["full rebuild s"] if rebuilds else [])]
+    body = [
+        [
+            name,
+            *(v[m] for m in ("ndcg", "precision", "recall", "map", "coverage")),
+            v["latency_ms"].get("p50"),
+            v["latency_ms"].get("p99"),
+            *([v.get("rebuild_s")] if rebuilds else []),
+        ]
+        for name, v in rows.items()
+    ]
+    return table(headers, body)
+
+
+def similarity(result: dict[str, Any], rows: dict[str, Any] | None) -> str:
+    if not rows:
+        return ""
+    note = (
+        "Each co-occurrence measure (`recsys.settings.similarity`) normalises the pair"
+        " counts by the items' popularity; every source item is scored live from"
+        " `item_pairs` (no neighbour lists)."
+    )
+    return (
+        "## behavior_based by similarity measure\n\n"
+        + variant_table(result, rows)
+        + ("\n\n" + note)
+    )
+
+
+def neighbor_lists(result: dict[str, Any], rows: dict[str, Any] | None) -> str:
+    if not rows:
+        return ""
+    note = (
+        "Live: every source item scored from `item_pairs`, as the main table above."
+        " Lists of N: each item's N strongest neighbours, rebuilt in full"
+        " (`recsys.refresh_neighbor_lists_since(everything => true)`), as `recsys serve`"
+        " keeps them every `REC_NEIGHBOR_REFRESH`."
+    )
+    body = variant_table(result, rows, rebuilds=True)
+    return "## behavior_based: live vs neighbour lists\n\n" + body + "\n\n" + note
+
+
+def content_categories(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return ""
+    if not figures["queries"]:
+        return "## Content neighbours by category\n\nNo embedded item has categories."
+    rows = [
+        ["share sharing a category", figures["share_sharing_a_category"], figures["chance_share"]],
+        ["mean Jaccard of the categories", figures["category_jaccard"], figures["chance_jaccard"]],
+    ]
+    latency = figures["latency_ms"]
+    note = (
+        f"{figures['queries']} random items with categories, each asked for its"
+        f" {figures['mean_list_length']:g} nearest by content (content_based by product);"
+        " chance: every other such item. p50 / p99 per list:"
+        f" {fmt(latency.get('p50'))} / {fmt(latency.get('p99'))} ms."
+    )
+    body = table(["measure", "content neighbours", "chance"], rows)
+    return "## Content neighbours by category\n\n" + body + "\n\n" + note
 
 
 def history(result: dict[str, Any]) -> str:
