@@ -26,7 +26,7 @@ from typing import Any
 import psycopg
 from psycopg import conninfo, sql
 
-from app.db import migrate
+from app.db import migrate, queries
 
 ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
@@ -118,10 +118,7 @@ def function_seconds(url: str) -> dict[str, float]:
     """Seconds spent in each recsys function by sessions that have ended."""
     time.sleep(0.5)  # closed backends flush their statistics as they exit
     with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select funcname, total_time / 1000 from pg_stat_user_functions"
-            " where schemaname = 'recsys'"
-        ).fetchall()
+        rows = conn.execute(queries.get("bench_function_seconds")).fetchall()
     return {str(name): float(seconds) for name, seconds in rows}
 
 

@@ -1,6 +1,10 @@
 """POST /events throughput against the served app, next to the same batches
 sent straight to recsys.ingest_events through psycopg (no HTTP).
 
+Each batch is sent once, by --concurrency closed-loop clients (the client and
+request of `recsys bench`'s events phase), into a fresh database: the wall
+time is that of storing the whole workload.
+
     python -m benchmarks.http_ingest [--users 20000] [--batch 5000]
         [--concurrency 1,2] [--workloads shop,ml100k] [--json PATH]
 """
@@ -13,12 +17,9 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -26,7 +27,7 @@ from app.api.events import to_new_event
 from app.api.models import EventBatch
 from app.db import queries
 from app.demo import shop
-from benchmarks import harness
+from benchmarks import client, harness, seed
 
 DB = "bench_http_ingest"
 GOAL = 20_000  # events/s
@@ -94,35 +95,19 @@ def batches(events: list[Event], size: int) -> list[list[Event]]:
     return [events[i : i + size] for i in range(0, len(events), size)]
 
 
-def http_body(batch: list[Event]) -> bytes:
-    return orjson.dumps({"events": batch})
-
-
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
-    return value  # type: ignore[no-any-return]
-
-
-def sql_params(batch: list[Event]) -> dict[str, list[Any]]:
-    """What app.db.events.insert_events sends for the batch."""
-    return {
-        "user_ids": [e["user_id"] for e in batch],
-        "product_ids": [e["product_id"] for e in batch],
-        "event_types": [e["event_type"] for e in batch],
-        "values": [e.get("value") for e in batch],
-        "timestamps": [_when(e.get("timestamp")) for e in batch],
-        "event_keys": [None] * len(batch),
-    }
-
-
 # ------------------------------------------------------------------ runners
+
+
+async def over_http(base: str, batches_: list[list[Event]], concurrency: int) -> client.Sample:
+    requests = [client.post_events(batch) for batch in batches_]
+    async with client.session(base, concurrency) as http:
+        return await client.closed_loop(http, requests, concurrency, repeat=False)
 
 
 async def drive(
     send: Callable[[int], Awaitable[None]], n: int, concurrency: int
 ) -> tuple[float, list[float]]:
-    """Send batches 0..n-1 with `concurrency` workers; wall seconds and per-batch ms."""
+    """Send SQL batches 0..n-1 with `concurrency` workers; wall seconds and per-batch ms."""
     latencies: list[float] = []
     todo = iter(range(n))
 
@@ -135,19 +120,6 @@ async def drive(
     with harness.Stopwatch() as wall:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return wall.seconds, latencies
-
-
-async def over_http(base: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float]]:
-    limits = httpx.Limits(max_connections=concurrency)
-    headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
-
-        async def send(i: int) -> None:
-            response = await client.post("/events", content=bodies[i], headers=headers)
-            if response.status_code != 201:
-                raise RuntimeError(f"POST /events: {response.status_code} {response.text[:300]}")
-
-        return await drive(send, len(bodies), concurrency)
 
 
 async def over_sql(
@@ -182,7 +154,7 @@ def prepare_database(server_url: str, workload: Workload) -> str:
 
 def stored_events(url: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute("select count(*) from recsys.events").fetchone()
+        row = conn.execute(queries.get("bench_stored_events")).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -194,11 +166,11 @@ def measure(
     error = None
     try:
         if path == "http":
-            bodies = [http_body(b) for b in chunks]
             with harness.served_app(url, workers, quiet=True) as base:
-                wall, latencies = asyncio.run(over_http(base, bodies, concurrency))
+                sample = asyncio.run(over_http(base, chunks, concurrency))
+            wall, latencies, error = sample.seconds, sample.latencies_ms, sample.first_error
         else:
-            params = [sql_params(b) for b in chunks]
+            params = [seed.ingest_params(b) for b in chunks]
             wall, latencies = asyncio.run(over_sql(url, params, concurrency))
     except (RuntimeError, psycopg.Error) as failure:
         notes = getattr(failure, "__notes__", [])
@@ -231,7 +203,7 @@ def python_costs(workload: Workload, size: int) -> dict[str, float]:
     JSON decoding (Quart uses the stdlib json), pydantic validation, conversion."""
     steps: dict[str, list[float]] = {"json.loads": [], "pydantic": [], "to_new_event": []}
     for batch in batches(workload.events, size):
-        body = http_body(batch)
+        body = client.post_events(batch).body or b""
         with harness.Stopwatch() as t:
             raw = json.loads(body)
         steps["json.loads"].append(t.seconds * 1000)

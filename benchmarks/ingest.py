@@ -23,57 +23,8 @@ from benchmarks import harness
 UNBOUNDED_PAIRS = 983_206
 UNBOUNDED_PAIR_USERS = 10_050_406
 
-MAINTAINED_FINGERPRINT = """
-    select count(*), coalesce(sum(p.users), 0),
-           coalesce(sum(hashtext(least(a.external_id, b.external_id) || ' '
-                        || greatest(a.external_id, b.external_id) || ' ' || p.users)::bigint), 0)
-      from recsys.item_pairs p
-      join recsys.items a on a.id = p.item_a
-      join recsys.items b on b.id = p.item_b
-"""
-
-YARDSTICK_FINGERPRINT = """
-    select count(*), coalesce(sum(users), 0),
-           coalesce(sum(hashtext(least(item_a::text, item_b::text) || ' '
-                        || greatest(item_a::text, item_b::text) || ' ' || users)::bigint), 0)
-      from pairs
-"""
-
-# Unbounded: the pair counts from scratch, exactly as the brief's one statement.
-YARDSTICK_TABLE = "create table r (user_id int, item_id int, rating real, ts bigint)"
-YARDSTICK_COPY = "copy r (user_id, item_id, rating, ts) from stdin"
-YARDSTICK_PAIRS = """
-    create table pairs as
-    select a.item_id as item_a, b.item_id as item_b, count(*) as users
-      from r a join r b on a.user_id = b.user_id and a.item_id < b.item_id
-     group by 1, 2
-"""
-
-# Windowed: `line` is the ordinality of the COPY (file order); an item pairs with
-# the user's items at most `window` ranks earlier, as the trigger does.
-YARDSTICK_TABLE_LINED = (
-    "create table r (line bigint generated always as identity,"
-    " user_id int, item_id int, rating real, ts bigint)"
-)
-YARDSTICK_PAIRS_WINDOWED = """
-    create table pairs as
-    with ranked as (
-        select user_id, item_id, row_number() over (partition by user_id order by line) as seq
-          from r
-    )
-    select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as item_b,
-           count(*) as users
-      from ranked a join ranked b
-        on a.user_id = b.user_id and a.seq < b.seq and b.seq - a.seq <= %(window)s
-     group by 1, 2
-"""
-
-
-# Informational: the primary key and the item_b index of recsys.item_pairs.
-YARDSTICK_INDEXES = """
-    alter table pairs add primary key (item_a, item_b);
-    create index on pairs (item_b);
-"""
+# The yardstick's SQL is in sql/queries.sql (bench_yardstick_*): COPY into an
+# unindexed table, then ONE create table as computing the pair counts.
 
 
 @dataclass
@@ -110,14 +61,14 @@ def checkpoint(server_url: str) -> None:
     """Start every timed run with no dirty buffers of the previous one pending."""
     try:
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute("checkpoint")
+            conn.execute(queries.get("bench_checkpoint"))
     except psycopg.Error:
         pass  # not a superuser on an external server: measure anyway
 
 
-def fingerprint(url: str, query: str) -> tuple[int, int, int]:
+def fingerprint(url: str, name: str) -> tuple[int, int, int]:
     with psycopg.connect(url) as conn:
-        row = conn.execute(query).fetchone()
+        row = conn.execute(queries.get(name)).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
 
@@ -135,7 +86,7 @@ def run_maintained(server_url: str, data: Path, window: int, result: Result) -> 
     spent = harness.function_seconds(url)
     result.in_ingest_events.append(spent.get("ingest_events", math.nan))
     result.in_trigger.append(spent.get("on_events_inserted", math.nan))
-    result.maintained_pairs = fingerprint(url, MAINTAINED_FINGERPRINT)
+    result.maintained_pairs = fingerprint(url, "bench_maintained_pairs")
     harness.drop_database(server_url, "bench_ingest_maintained")
 
 
@@ -144,19 +95,20 @@ def run_yardstick(server_url: str, data: Path, window: int, result: Result) -> N
     checkpoint(server_url)
     with harness.Stopwatch() as total, psycopg.connect(url) as conn:
         with harness.Stopwatch() as copy:
-            conn.execute(YARDSTICK_TABLE if window == 0 else YARDSTICK_TABLE_LINED)
-            with conn.cursor().copy(YARDSTICK_COPY) as out:
+            lined = "bench_yardstick_table" if window == 0 else "bench_yardstick_table_lined"
+            conn.execute(queries.get(lined))
+            with conn.cursor().copy(queries.get("bench_yardstick_copy")) as out:
                 out.write(data.read_bytes())
         with harness.Stopwatch() as pairs:
             if window == 0:
-                conn.execute(YARDSTICK_PAIRS)
+                conn.execute(queries.get("bench_yardstick_pairs"))
             else:
-                conn.execute(YARDSTICK_PAIRS_WINDOWED, {"window": window})
+                conn.execute(queries.get("bench_yardstick_pairs_windowed"), {"window": window})
         conn.commit()
     result.yardstick.append(total.seconds)
     result.yardstick_copy.append(copy.seconds)
     result.yardstick_pairs.append(pairs.seconds)
-    result.yardstick_result = fingerprint(url, YARDSTICK_FINGERPRINT)
+    result.yardstick_result = fingerprint(url, "bench_yardstick_pairs_fingerprint")
     result.yardstick_index.append(index_pairs(url))
     harness.drop_database(server_url, "bench_ingest_yardstick")
 
@@ -165,7 +117,7 @@ def index_pairs(url: str) -> float:
     """Seconds to give the yardstick's pairs the indexes item_pairs has (reported
     beside the yardstick, not part of it): how much of the gap is index upkeep."""
     with harness.Stopwatch() as t, psycopg.connect(url) as conn:
-        conn.execute(YARDSTICK_INDEXES)
+        conn.execute(queries.get("bench_yardstick_indexes"))
         conn.commit()
     return t.seconds
 

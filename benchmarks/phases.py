@@ -126,10 +126,8 @@ async def phase(
     if name == "health":
         return await timed(name, "requests", sampler, loop(traffic.health(), s.concurrency))
     if name in traffic.READS:
-        case = next(c for c in traffic.CASES if c.name == name)
-        return await timed(
-            name, "requests", sampler, loop(traffic.reads(case, picker), s.concurrency)
-        )
+        reads = traffic.reads(traffic.case(name), picker)
+        return await timed(name, "requests", sampler, loop(reads, s.concurrency))
     if name == "event":
         return await timed(
             name, "requests", sampler, loop(traffic.single_events(picker), s.concurrency)
@@ -146,20 +144,15 @@ async def push_phase(
     http: aiohttp.ClientSession, base: str, picker: traffic.Picker, s: Settings, sampler: Sampler
 ) -> Result:
     users = list(dict.fromkeys(picker.user_ids(s.sockets * 4)))[: s.sockets]
-    connector = aiohttp.TCPConnector(limit=0)  # one connection per socket
-    async with aiohttp.ClientSession(base, connector=connector) as ws_session:
-        opened = time.perf_counter()
-        sockets = await push.open_sockets(ws_session, users)
+    opened = time.perf_counter()
+    async with push.watching(base, users) as sockets:
         took = time.perf_counter() - opened
-        try:
-            result = await timed(
-                "push",
-                "pushes",
-                sampler,
-                lambda: push.measure(http, sockets, picker, s.posters, s.seconds, s.warmup),
-            )
-        finally:
-            await push.close(sockets)
+        result = await timed(
+            "push",
+            "pushes",
+            sampler,
+            lambda: push.measure(http, sockets, picker, s.posters, s.seconds, s.warmup),
+        )
     result.extra = {"sockets": len(users), "posters": s.posters, "open_seconds": round(took, 2)}
     return result
 

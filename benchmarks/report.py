@@ -1,4 +1,5 @@
-"""The bench's output: a table on stdout, the goals of issue 7, JSON, a PNG."""
+"""The bench's output: a table on stdout, the performance goals (docs/performance.md),
+JSON, a PNG."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def print_results(results: list[Result], title: str) -> None:
 
 
 def goals(results: list[Result]) -> list[dict[str, Any]]:
-    """Issue 7's targets, each with the measured figure and whether it is met."""
+    """The performance goals, each with the measured figure and whether it is met."""
     by = {r.name: r for r in results}
     out = []
 
@@ -97,7 +98,7 @@ def print_goals(checks: list[dict[str, Any]]) -> None:
     if not checks:
         return
     harness.print_table(
-        "goals (issue 7; a benchmark, not a test)",
+        "performance goals (docs/performance.md; a benchmark, not a test)",
         ["goal", "measured", "met"],
         [[c["goal"], c["measured"], "yes" if c["met"] else "NO"] for c in checks],
     )

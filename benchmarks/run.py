@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from app.db import queries
 from benchmarks import harness, phases, push, report, seed
 from benchmarks.workload import Spec, Workload, generate
 
@@ -113,9 +114,7 @@ def measure(
 
 def database_size(url: str) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "select pg_database_size(current_database()), (select count(*) from recsys.item_pairs)"
-        ).fetchone()
+        row = conn.execute(queries.get("bench_database_size")).fetchone()
     assert row is not None
     return {"bytes": int(row[0]), "item_pairs": int(row[1])}
 

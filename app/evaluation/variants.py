@@ -34,7 +34,7 @@ def _execute(url: str, name: str, params: dict[str, Any] | None = None) -> list[
 def by_measure(url: str, measures: Sequence[str], ask: Ask) -> dict[str, dict[str, Any]]:
     """BEHAVIOR under each measure, every source item scored live."""
     [(configured,)] = _execute(url, "evaluation_similarity")
-    _execute(url, "evaluation_drop_neighbor_lists")
+    _execute(url, "drop_neighbor_lists")
     rows = {}
     try:
         for measure in measures:
@@ -48,7 +48,7 @@ def by_measure(url: str, measures: Sequence[str], ask: Ask) -> dict[str, dict[st
 def by_list_size(url: str, sizes: Sequence[int], ask: Ask) -> dict[str, dict[str, Any]]:
     """BEHAVIOR live, then from neighbour lists of each size, each rebuilt in full
     (the seconds that took are reported next to the lists' figures)."""
-    _execute(url, "evaluation_drop_neighbor_lists")
+    _execute(url, "drop_neighbor_lists")
     rows = {"live": ask(f"{BEHAVIOR}, live")}
     for size in sizes:
         _execute(url, "evaluation_set_neighbor_list_size", {"size": size})
