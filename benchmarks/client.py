@@ -48,9 +48,17 @@ class Sample:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-9)
 
-    def failed(self, message: str) -> None:
-        self.errors += 1
-        self.first_error = self.first_error or message[:300]
+    def record(self, start: float, end: float, error: str | None, events: int) -> None:
+        """One answer (or failure) of a request sent at `start`; ignored in the warm-up."""
+        if start < self.started:
+            return
+        self.ended = max(self.ended, end)
+        if error:
+            self.errors += 1
+            self.first_error = self.first_error or error[:300]
+        else:
+            self.latencies_ms.append((end - start) * 1000)
+            self.events += events
 
 
 def post_events(events: Sequence[dict[str, Any]]) -> Request:
@@ -87,15 +95,7 @@ async def closed_loop(
                 return
             request = requests[n % len(requests)]
             error = await send(http, request)
-            end = time.perf_counter()
-            if start < sample.started:
-                continue
-            sample.ended = max(sample.ended, end)
-            if error:
-                sample.failed(error)
-            else:
-                sample.latencies_ms.append((end - start) * 1000)
-                sample.events += request.events
+            sample.record(start, time.perf_counter(), error, request.events)
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return sample

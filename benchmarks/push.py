@@ -145,11 +145,4 @@ async def one(
         received = time.perf_counter()
     finally:
         watcher.waiting = None
-    if start < sample.started:
-        return
-    sample.ended = max(sample.ended, received)
-    if error:
-        sample.failed(error)
-    else:
-        sample.latencies_ms.append((received - start) * 1000)
-        sample.events += 1
+    sample.record(start, received, error, 1)

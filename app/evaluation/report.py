@@ -66,8 +66,7 @@ def markdown(result: dict[str, Any], command: str, pictures: list[str]) -> str:
         accuracy(result),
         beyond(result),
         rating(result["rating"]),
-        similarity(result, result.get("similarity")),
-        neighbor_lists(result, result.get("neighbor_lists")),
+        variants(result),
         content_categories(result.get("content_categories")),
         history(result),
         timings(result),
@@ -201,32 +200,33 @@ def variant_table(result: dict[str, Any], rows: dict[str, Any], rebuilds: bool =
     return table(headers, body)
 
 
-def similarity(result: dict[str, Any], rows: dict[str, Any] | None) -> str:
-    if not rows:
-        return ""
-    note = (
+# Sections of behavior_based variants: metrics.json key -> (title, note, rebuild column).
+VARIANTS = {
+    "similarity": (
+        "behavior_based by similarity measure",
         "Each co-occurrence measure (`recsys.settings.similarity`) normalises the pair"
         " counts by the items' popularity; every source item is scored live from"
-        " `item_pairs` (no neighbour lists)."
-    )
-    return (
-        "## behavior_based by similarity measure\n\n"
-        + variant_table(result, rows)
-        + ("\n\n" + note)
-    )
-
-
-def neighbor_lists(result: dict[str, Any], rows: dict[str, Any] | None) -> str:
-    if not rows:
-        return ""
-    note = (
+        " `item_pairs` (no neighbour lists).",
+        False,
+    ),
+    "neighbor_lists": (
+        "behavior_based: live vs neighbour lists",
         "Live: every source item scored from `item_pairs`, as the main table above."
         " Lists of N: each item's N strongest neighbours, rebuilt in full"
         " (`recsys.refresh_neighbor_lists_since(everything => true)`), as `recsys serve`"
-        " keeps them every `REC_NEIGHBOR_REFRESH`."
-    )
-    body = variant_table(result, rows, rebuilds=True)
-    return "## behavior_based: live vs neighbour lists\n\n" + body + "\n\n" + note
+        " keeps them every `REC_NEIGHBOR_REFRESH`.",
+        True,
+    ),
+}
+
+
+def variants(result: dict[str, Any]) -> str:
+    sections = [
+        f"## {title}\n\n{variant_table(result, result[key], rebuilds)}\n\n{note}"
+        for key, (title, note, rebuilds) in VARIANTS.items()
+        if result.get(key)
+    ]
+    return "\n\n".join(sections)
 
 
 def content_categories(figures: dict[str, Any] | None) -> str:
