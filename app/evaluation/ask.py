@@ -26,6 +26,8 @@ STRATEGIES: dict[str, tuple[str, str | None]] = {
     "hybrid": ("hybrid", "adaptive"),
     "hybrid_switching": ("hybrid", "switching"),
 }
+# The strategies the optional sections study (behavior_based variants, content by product).
+BEHAVIOR, CONTENT = "behavior_based", "content_based"
 
 Tick = Callable[[int], object]
 

@@ -13,8 +13,6 @@ import psycopg
 
 from app.db import queries
 
-CONTENT = "content_based"
-
 
 def categories_of(url: str) -> dict[str, set[str]]:
     """Embedded, available items that have categories -> their categories."""

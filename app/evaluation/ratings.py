@@ -64,7 +64,8 @@ def served(
 
 def knn_baseline(train: pd.DataFrame, held: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Item-based KNNBaseline (pearson_baseline similarities) fitted on the
-    training ratings; fallbacks are the pairs it could not predict."""
+    training ratings; fallbacks, as for the served models, are the pairs whose
+    user or item has no training rating (surprise answers them with baselines)."""
     from surprise import Dataset, KNNBaseline, Reader
 
     ratings = train[train["rating"].notna()][["user_id", "item_id", "rating"]]
@@ -72,6 +73,8 @@ def knn_baseline(train: pd.DataFrame, held: pd.DataFrame) -> tuple[np.ndarray, n
     data = Dataset.load_from_df(ratings, Reader(rating_scale=(low, high)))
     options = {"name": "pearson_baseline", "user_based": False}
     algo = KNNBaseline(sim_options=options, verbose=False).fit(data.build_full_trainset())
-    found = [algo.predict(u, i) for u, i in zip(held["user_id"], held["item_id"], strict=True)]
-    impossible = [bool(p.details.get("was_impossible", False)) for p in found]
-    return np.array([p.est for p in found], dtype=np.float64), np.array(impossible, dtype=bool)
+    pairs = list(zip(held["user_id"], held["item_id"], strict=True))
+    estimates = [algo.predict(u, i).est for u, i in pairs]
+    users, items = set(ratings["user_id"]), set(ratings["item_id"])
+    unknown = [u not in users or i not in items for u, i in pairs]
+    return np.array(estimates, dtype=np.float64), np.array(unknown, dtype=bool)

@@ -104,7 +104,8 @@ def protocol(result: dict[str, Any]) -> str:
             "- Baselines, computed directly with numpy on the same split and seen items removed:"
             f" random (seed {p['seed']}), most popular (training users per item), {ease}.",
             "- Ratings: RMSE/MAE of the active explicit model (`recsys.predict`, the code behind"
-            " `GET /predict`) on held-out pairs carrying a rating.",
+            " `GET /predict`) on held-out pairs carrying a rating, then of each further model"
+            " of `--rating-models`, trained and activated in turn.",
         ]
     )
 

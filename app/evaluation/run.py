@@ -194,7 +194,7 @@ def ask_sections(
     """The optional sections: behavior_based variants, content neighbours by category."""
 
     def behavior(label: str) -> dict[str, Any]:
-        asked = ask_strategy(url, variants.BEHAVIOR, parts, protocol, ctx, bar, label)
+        asked = ask_strategy(url, ask.BEHAVIOR, parts, protocol, ctx, bar, label)
         return dict(asked["figures"])
 
     out: dict[str, Any] = {}
@@ -213,7 +213,7 @@ def content_categories(url: str, protocol: Protocol, bar: Progress) -> dict[str,
     if not products:
         return {"queries": 0}
     with bar.phase("ask content_based by product", total=len(products), unit="items") as tick:
-        asked = ask.item_lists(url, categories.CONTENT, products, protocol.k, tick)
+        asked = ask.item_lists(url, ask.CONTENT, products, protocol.k, tick)
     return {**categories.agreement(asked.lists, known), "latency_ms": latency(asked.latency_ms)}
 
 
