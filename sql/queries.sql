@@ -279,3 +279,104 @@ select pg_advisory_unlock(7303475811);
 update recsys.settings
    set pair_window = coalesce(%(pair_window)s::integer, pair_window)
  where pair_window is distinct from coalesce(%(pair_window)s::integer, pair_window);
+
+-- name: evaluation_similarity
+-- `recsys evaluate --similarity/--neighbor-lists` (its scratch database only):
+-- the co-occurrence measure behavior_based and the neighbour lists use.
+select similarity from recsys.settings;
+
+-- name: evaluation_set_similarity
+update recsys.settings set similarity = %(similarity)s;
+
+-- name: evaluation_set_neighbor_list_size
+update recsys.settings set neighbor_list_size = %(size)s;
+
+-- name: drop_neighbor_lists
+-- Without lists, behavior_based scores every source item live from item_pairs
+-- (evaluation and benchmark databases only).
+delete from recsys.neighbor_lists;
+
+-- name: evaluation_item_categories
+-- Items a content neighbour list can be asked for and judged by category.
+select external_id as product_id, categories
+  from recsys.items
+ where available and embedding is not null and cardinality(categories) > 0
+ order by external_id;
+
+-- name: bench_user_ids
+-- Benchmarks (python -m benchmarks.NAME, recsys bench) only, from here on.
+select external_id from recsys.users order by id;
+
+-- name: bench_item_ids
+select external_id from recsys.items order by id;
+
+-- name: bench_stored_events
+select count(*) from recsys.events;
+
+-- name: bench_database_size
+select pg_database_size(current_database()), (select count(*) from recsys.item_pairs);
+
+-- name: bench_function_seconds
+-- Seconds spent in each recsys function by sessions that have ended (track_functions).
+select funcname, total_time / 1000
+  from pg_stat_user_functions
+ where schemaname = 'recsys';
+
+-- name: bench_checkpoint
+checkpoint;
+
+-- name: bench_analyze
+-- Fresh statistics, as after any bulk load.
+analyze;
+
+-- name: bench_maintained_pairs
+-- Count, sum and hash of item_pairs by external ids: equal to the yardstick's iff the pairs are.
+select count(*), coalesce(sum(p.users), 0),
+       coalesce(sum(hashtext(least(a.external_id, b.external_id) || ' '
+                    || greatest(a.external_id, b.external_id) || ' ' || p.users)::bigint), 0)
+  from recsys.item_pairs p
+  join recsys.items a on a.id = p.item_a
+  join recsys.items b on b.id = p.item_b;
+
+-- name: bench_yardstick_pairs_fingerprint
+select count(*), coalesce(sum(users), 0),
+       coalesce(sum(hashtext(least(item_a::text, item_b::text) || ' '
+                    || greatest(item_a::text, item_b::text) || ' ' || users)::bigint), 0)
+  from pairs;
+
+-- name: bench_yardstick_table
+-- The set-based yardstick of bulk import, in a database without the recsys schema.
+create table r (user_id int, item_id int, rating real, ts bigint);
+
+-- name: bench_yardstick_table_lined
+-- `line` is the ordinality of the COPY (file order), for the windowed pairs.
+create table r (line bigint generated always as identity,
+                user_id int, item_id int, rating real, ts bigint);
+
+-- name: bench_yardstick_copy
+copy r (user_id, item_id, rating, ts) from stdin;
+
+-- name: bench_yardstick_pairs
+-- Unbounded: every pair of items rated by one user, counted per user, in one statement.
+create table pairs as
+select a.item_id as item_a, b.item_id as item_b, count(*) as users
+  from r a join r b on a.user_id = b.user_id and a.item_id < b.item_id
+ group by 1, 2;
+
+-- name: bench_yardstick_pairs_windowed
+-- An item pairs with the user's items at most `window` ranks earlier, as the trigger does.
+create table pairs as
+with ranked as (
+    select user_id, item_id, row_number() over (partition by user_id order by line) as seq
+      from r
+)
+select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as item_b,
+       count(*) as users
+  from ranked a join ranked b
+    on a.user_id = b.user_id and a.seq < b.seq and b.seq - a.seq <= %(window)s
+ group by 1, 2;
+
+-- name: bench_yardstick_indexes
+-- Informational: the primary key and the item_b index of recsys.item_pairs.
+alter table pairs add primary key (item_a, item_b);
+create index on pairs (item_b);

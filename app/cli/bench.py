@@ -1,8 +1,15 @@
-"""`recsys bench`: load generator and latency report."""
+"""`recsys bench`: load generator and latency report.
+
+The load generator is the top-level `benchmarks` package, outside the serving
+package: imported here only when the command runs, so serving never loads it
+nor needs its dependencies (the `bench` extra).
+"""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +18,21 @@ import click
 from app.cli.common import Failure
 
 if TYPE_CHECKING:
-    from app.bench import run
+    from benchmarks import run
 
-PHASE_HELP = "Comma-separated subset, in this order: "
+
+@contextmanager
+def bench_extra() -> Iterator[None]:
+    """Around `benchmarks` imports: one line naming the extra when it is missing."""
+    try:
+        yield
+    except SystemExit as missing:  # benchmarks.MissingExtra
+        raise Failure(str(missing)) from None
 
 
 def phase_list(ctx: click.Context, param: click.Parameter, value: str | None) -> tuple[str, ...]:
-    from app.bench.phases import PHASES
+    with bench_extra():
+        from benchmarks.phases import PHASES
 
     if not value:
         return PHASES
@@ -62,7 +77,8 @@ def bench(**kw: Any) -> None:
     Without --url: a throwaway PostgreSQL (REC_DATABASE_URL's server if set),
     the workload bulk-loaded and trained, `recsys serve` on a free port.
     """
-    from app.bench import run
+    with bench_extra():
+        from benchmarks import run
 
     try:
         run.bench(options(**kw), say=lambda m: click.echo(m, err=True))
@@ -86,16 +102,15 @@ def options(
     png: Path | None,
     **settings: Any,
 ) -> run.Options:
-    from app.bench import run
-    from app.bench.phases import Settings
-    from app.bench.workload import Spec
+    with bench_extra():
+        from benchmarks import phases, run, workload
 
     for name, value in {"users": users, "items": items, "events": events}.items():
         if value < 1:
             raise Failure(f"--{name} must be at least 1")
     return run.Options(
-        spec=Spec(users, items, events, seed),
-        settings=Settings(seed=seed, **settings),
+        spec=workload.Spec(users, items, events, seed),
+        settings=phases.Settings(seed=seed, **settings),
         url=url,
         database_url=database_url,
         load=load,

@@ -6,7 +6,7 @@ import shlex
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -15,6 +15,9 @@ from app.cli.common import Failure, settings
 from app.cli.imports import file_options, options
 from app.importing import formats
 from app.importing.reader import RowError
+
+if TYPE_CHECKING:
+    from app.evaluation.run import Protocol
 
 STRATEGIES = ",".join(recommenders.VARIANTS)
 
@@ -58,6 +61,27 @@ STRATEGIES = ",".join(recommenders.VARIANTS)
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Items file for --events (read with --preset).",
 )
+@click.option(
+    "--similarity",
+    default="",
+    help="Also score behavior_based under each co-occurrence measure (cosine,jaccard,llr).",
+)
+@click.option(
+    "--neighbor-lists",
+    default="",
+    help="Also score behavior_based live and from neighbour lists of these sizes (25,100).",
+)
+@click.option(
+    "--content-queries",
+    default=0,
+    show_default=True,
+    help="Random items whose content neighbours are judged by category (0: skip).",
+)
+@click.option(
+    "--rating-models",
+    default="",
+    help="Explicit models scored on the held-out ratings (svd,svdpp,knnbaseline).",
+)
 @file_options
 @click.option("--event-type", help="Type of every row when the file has no 'type' column.")
 @click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "iso"]), default=None)
@@ -71,14 +95,8 @@ def evaluate(**kw: Any) -> None:
     from app.evaluation import report, run, scratch
     from app.evaluation.source import SourceError
 
-    protocol = run.Protocol(
-        split=kw["split_name"],
-        test_fraction=kw["test_fraction"],
-        k=kw["k"],
-        seed=kw["seed"],
-        strategies=tuple(s.strip() for s in kw["strategies"].split(",") if s.strip()),
-    )
     try:
+        protocol = protocol_of(kw)
         protocol.check()
         server = db_url.resolve(settings())
         source = read_source(server, kw)
@@ -88,6 +106,30 @@ def evaluate(**kw: Any) -> None:
         raise Failure(str(error)) from None
     report.write(result, kw["out"], command(kw))
     click.echo(summary(result, kw["out"]))
+
+
+def names(value: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in value.split(",") if part.strip())
+
+
+def protocol_of(kw: dict[str, Any]) -> Protocol:
+    from app.evaluation import run
+
+    try:
+        sizes = tuple(int(size) for size in names(kw["neighbor_lists"]))
+    except ValueError:
+        raise ValueError("--neighbor-lists takes whole numbers, e.g. 25,50,100") from None
+    return run.Protocol(
+        split=kw["split_name"],
+        test_fraction=kw["test_fraction"],
+        k=kw["k"],
+        seed=kw["seed"],
+        strategies=names(kw["strategies"]),
+        similarity=names(kw["similarity"]),
+        neighbor_lists=sizes,
+        content_queries=kw["content_queries"],
+        rating_models=names(kw["rating_models"]),
+    )
 
 
 def read_source(server: str, kw: dict[str, Any]) -> Any:
@@ -133,6 +175,11 @@ def command(kw: dict[str, Any]) -> str:
     parts += ["--k", str(kw["k"]), "--seed", str(kw["seed"])]
     if kw["strategies"] != STRATEGIES:
         parts += ["--strategies", kw["strategies"]]
+    for flag in ("similarity", "neighbor_lists", "rating_models"):
+        if kw.get(flag):
+            parts += [f"--{flag.replace('_', '-')}", kw[flag]]
+    if kw.get("content_queries"):
+        parts += ["--content-queries", str(kw["content_queries"])]
     named = {"events": "events_file", "items": "items_file", "preset": "preset", "sep": "sep"}
     named |= {"columns": "columns", "encoding": "encoding", "event-type": "event_type"}
     named |= {"time-unit": "time_unit"}

@@ -19,6 +19,8 @@ from app.recommenders.base import Query
 
 # Evaluated name -> (case, method) of GET /recommend.
 STRATEGIES = recommenders.VARIANTS
+# The strategies the optional sections study (behavior_based variants, content by product).
+BEHAVIOR, CONTENT = "behavior_based", "content_based"
 
 Tick = Callable[[int], object]
 
@@ -33,22 +35,30 @@ async def _connect(url: str) -> Connection:
     return await AsyncConnection.connect(url, row_factory=dict_row, autocommit=True)
 
 
-async def _ask(url: str, strategy: str, users: list[str], k: int, tick: Tick) -> Asked:
-    case, method = STRATEGIES[strategy]
+async def _ask(url: str, case: str, queries: dict[str, Query], tick: Tick) -> Asked:
     lists, times = {}, []
     async with await _connect(url) as conn:
-        for user in users:
+        for key, query in queries.items():
             started = time.perf_counter()
-            recs = await recommenders.recommend(conn, case, Query(user_id=user, k=k, method=method))
+            recs = await recommenders.recommend(conn, case, query)
             times.append((time.perf_counter() - started) * 1000)
-            lists[user] = [r.product_id for r in recs]
+            lists[key] = [r.product_id for r in recs]
             tick(1)
     return Asked(lists, times)
 
 
 def lists(url: str, strategy: str, users: list[str], k: int, tick: Tick) -> Asked:
     """Each user's top-k from one strategy, in turn, on one connection."""
-    return asyncio.run(_ask(url, strategy, users, k, tick))
+    case, method = STRATEGIES[strategy]
+    queries = {user: Query(user_id=user, k=k, method=method) for user in users}
+    return asyncio.run(_ask(url, case, queries, tick))
+
+
+def item_lists(url: str, strategy: str, products: list[str], k: int, tick: Tick) -> Asked:
+    """Each product's top-k from one strategy (by product, no user), in turn."""
+    case, method = STRATEGIES[strategy]
+    queries = {product: Query(product_id=product, k=k, method=method) for product in products}
+    return asyncio.run(_ask(url, case, queries, tick))
 
 
 async def _predict(

@@ -66,6 +66,8 @@ def markdown(result: dict[str, Any], command: str, pictures: list[str]) -> str:
         accuracy(result),
         beyond(result),
         rating(result["rating"]),
+        variants(result),
+        content_categories(result.get("content_categories")),
         history(result),
         timings(result),
         "## Charts\n\n" + "\n\n".join(f"![{p}]({p})" for p in pictures),
@@ -102,7 +104,8 @@ def protocol(result: dict[str, Any]) -> str:
             "- Baselines, computed directly with numpy on the same split and seen items removed:"
             f" random (seed {p['seed']}), most popular (training users per item), {ease}.",
             "- Ratings: RMSE/MAE of the active explicit model (`recsys.predict`, the code behind"
-            " `GET /predict`) on held-out pairs carrying a rating.",
+            " `GET /predict`) on held-out pairs carrying a rating, then of each further model"
+            " of `--rating-models`, trained and activated in turn.",
         ]
     )
 
@@ -165,11 +168,86 @@ def rating(figures: dict[str, Any]) -> str:
     if not figures:
         return "## Ratings\n\nNo explicit model (no held-out pair carries a rating)."
     rows = [
-        [m, v["rmse"], v["mae"], v["rmse_global_mean"], v["n"], v["fallbacks"]]
+        [
+            m,
+            v["rmse"],
+            v["mae"],
+            v["rmse_global_mean"],
+            v["n"],
+            v["fallbacks"],
+            "recsys.predict" if v.get("served", True) else "surprise, directly (not served)",
+        ]
         for m, v in figures.items()
     ]
-    headers = ["model", "RMSE", "MAE", "RMSE of the training mean", "ratings", "fallbacks"]
+    headers = ["model", "RMSE", "MAE", "RMSE of the training mean", "ratings", "fallbacks", "via"]
     return "## Ratings\n\n" + table(headers, rows)
+
+
+def variant_table(result: dict[str, Any], rows: dict[str, Any], rebuilds: bool = False) -> str:
+    """One behavior_based variant per row: accuracy, coverage, latency (and rebuild time)."""
+    k = result["protocol"]["k"]
+    headers = ["behavior_based", f"NDCG@{k}", f"P@{k}", f"R@{k}", f"MAP@{k}", "coverage"]
+    headers += ["p50 ms", "p99 ms", *(["full rebuild s"] if rebuilds else [])]
+    body = [
+        [
+            name,
+            *(v[m] for m in ("ndcg", "precision", "recall", "map", "coverage")),
+            v["latency_ms"].get("p50"),
+            v["latency_ms"].get("p99"),
+            *([v.get("rebuild_s")] if rebuilds else []),
+        ]
+        for name, v in rows.items()
+    ]
+    return table(headers, body)
+
+
+# Sections of behavior_based variants: metrics.json key -> (title, note, rebuild column).
+VARIANTS = {
+    "similarity": (
+        "behavior_based by similarity measure",
+        "Each co-occurrence measure (`recsys.settings.similarity`) normalises the pair"
+        " counts by the items' popularity; every source item is scored live from"
+        " `item_pairs` (no neighbour lists).",
+        False,
+    ),
+    "neighbor_lists": (
+        "behavior_based: live vs neighbour lists",
+        "Live: every source item scored from `item_pairs`, as the main table above."
+        " Lists of N: each item's N strongest neighbours, rebuilt in full"
+        " (`recsys.refresh_neighbor_lists_since(everything => true)`), as `recsys serve`"
+        " keeps them every `REC_NEIGHBOR_REFRESH`.",
+        True,
+    ),
+}
+
+
+def variants(result: dict[str, Any]) -> str:
+    sections = [
+        f"## {title}\n\n{variant_table(result, result[key], rebuilds)}\n\n{note}"
+        for key, (title, note, rebuilds) in VARIANTS.items()
+        if result.get(key)
+    ]
+    return "\n\n".join(sections)
+
+
+def content_categories(figures: dict[str, Any] | None) -> str:
+    if not figures:
+        return ""
+    if not figures["queries"]:
+        return "## Content neighbours by category\n\nNo embedded item has categories."
+    rows = [
+        ["share sharing a category", figures["share_sharing_a_category"], figures["chance_share"]],
+        ["mean Jaccard of the categories", figures["category_jaccard"], figures["chance_jaccard"]],
+    ]
+    latency = figures["latency_ms"]
+    note = (
+        f"{figures['queries']} random items with categories, each asked for its"
+        f" {figures['mean_list_length']:g} nearest by content (content_based by product);"
+        " chance: every other such item. p50 / p99 per list:"
+        f" {fmt(latency.get('p50'))} / {fmt(latency.get('p99'))} ms."
+    )
+    body = table(["measure", "content neighbours", "chance"], rows)
+    return "## Content neighbours by category\n\n" + body + "\n\n" + note
 
 
 def history(result: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from app.config import MAX_K
-from app.evaluation import ask, baselines, scoring, scratch, split
+from app.evaluation import ask, baselines, categories, ratings, scoring, scratch, split, variants
 from app.evaluation import source as sources
 from app.evaluation.progress import Progress
 from app.importing.items import import_items
@@ -26,6 +26,11 @@ class Protocol:
     k: int = 10
     seed: int = 42
     strategies: tuple[str, ...] = tuple(ask.STRATEGIES)
+    # Optional sections, each off when empty (zero).
+    similarity: tuple[str, ...] = ()  # behavior_based under each co-occurrence measure
+    neighbor_lists: tuple[int, ...] = ()  # behavior_based live vs lists of these sizes
+    content_queries: int = 0  # items whose content neighbours are judged by category
+    rating_models: tuple[str, ...] = ()  # explicit models scored on ratings (default: svd)
 
     def check(self) -> None:
         """Raise ValueError naming the first bad setting."""
@@ -41,6 +46,22 @@ class Protocol:
             raise ValueError(
                 f"unknown strategy {', '.join(unknown) or '(none)'}; choose from {choices}"
             )
+        self.check_sections()
+
+    def check_sections(self) -> None:
+        _known("--similarity", self.similarity, variants.MEASURES)
+        _known("--rating-models", self.rating_models, ratings.MODELS)
+        if any(size < 1 for size in self.neighbor_lists):
+            raise ValueError("--neighbor-lists sizes must be at least 1")
+        if self.content_queries < 0:
+            raise ValueError("--content-queries must be at least 0")
+
+
+def _known(option: str, given: tuple[str, ...], choices: tuple[str, ...]) -> None:
+    unknown = [name for name in given if name not in choices]
+    if unknown:
+        known = ", ".join(choices)
+        raise ValueError(f"{option}: unknown {', '.join(unknown)}; choose from {known}")
 
 
 @dataclass
@@ -81,7 +102,8 @@ def evaluate(
         served = {
             name: ask_strategy(url, name, parts, protocol, ctx, bar) for name in protocol.strategies
         }
-        rating = rating_accuracy(url, parts, outcomes, bar)
+        rating = rating_accuracy(url, parts, outcomes, protocol, bar)
+        sections = ask_sections(url, parts, protocol, ctx, bar)
     references = reference_lists(parts, protocol, bar)
     reference = {name: scoring.score(lists, ctx) for name, lists in references["lists"].items()}
     ndcg = {
@@ -101,6 +123,7 @@ def evaluate(
             o.kind: {"seconds": o.duration_s, "metrics": o.metrics, "params": o.data}
             for o in outcomes
         },
+        **sections,
         "timings": {**bar.seconds, "total": round(time.perf_counter() - started, 3)},
     }
 
@@ -129,10 +152,16 @@ def load(url: str, source: sources.Source, parts: Split) -> None:
 
 
 def ask_strategy(
-    url: str, name: str, parts: Split, protocol: Protocol, ctx: scoring.Context, bar: Progress
+    url: str,
+    name: str,
+    parts: Split,
+    protocol: Protocol,
+    ctx: scoring.Context,
+    bar: Progress,
+    label: str | None = None,
 ) -> dict[str, Any]:
     users = parts.users
-    with bar.phase(f"ask {name}", total=len(users), unit="users") as tick:
+    with bar.phase(f"ask {label or name}", total=len(users), unit="users") as tick:
         asked = ask.lists(url, name, users, protocol.k, tick)
     figures, per_user = scoring.score(asked.lists, ctx)
     figures["latency_ms"] = latency(asked.latency_ms)
@@ -147,20 +176,44 @@ def latency(values: list[float]) -> dict[str, float]:
 
 
 def rating_accuracy(
-    url: str, parts: Split, outcomes: list[runner.Outcome], bar: Progress
+    url: str, parts: Split, outcomes: list[runner.Outcome], protocol: Protocol, bar: Progress
 ) -> dict[str, Any]:
-    """RMSE/MAE of the active explicit model on the held-out ratings (via recsys.predict)."""
+    """RMSE/MAE of the explicit model `recsys train` fitted, then of --rating-models."""
     explicit = [o.kind for o in outcomes if o.role == "explicit"]
-    rated = parts.test[parts.test["rating"].notna()]
-    if not explicit or rated.empty:
+    if not explicit:
         return {}
-    pairs = list(zip(rated["user_id"].astype(str), rated["item_id"].astype(str), strict=True))
-    with bar.phase("predict ratings", total=len(pairs), unit="ratings") as tick:
-        predicted, fallback = ask.predict(url, pairs, tick)
-    truth = rated["rating"].to_numpy(dtype=np.float64)
-    train_mean = float(parts.train["rating"].mean())
-    figures = scoring.rating_errors(truth, predicted, train_mean)
-    return {explicit[-1]: {**figures, "fallbacks": int(fallback.sum())}}
+    models = [explicit[-1], *(m for m in protocol.rating_models if m != explicit[-1])]
+    options = runner.Options(progress=False, validate=False, random_state=protocol.seed)
+    return ratings.accuracy(url, parts.train, parts.test, models, options, bar)
+
+
+def ask_sections(
+    url: str, parts: Split, protocol: Protocol, ctx: scoring.Context, bar: Progress
+) -> dict[str, Any]:
+    """The optional sections: behavior_based variants, content neighbours by category."""
+
+    def behavior(label: str) -> dict[str, Any]:
+        asked = ask_strategy(url, ask.BEHAVIOR, parts, protocol, ctx, bar, label)
+        return dict(asked["figures"])
+
+    out: dict[str, Any] = {}
+    if protocol.similarity:
+        out["similarity"] = variants.by_measure(url, protocol.similarity, behavior)
+    if protocol.neighbor_lists:
+        out["neighbor_lists"] = variants.by_list_size(url, protocol.neighbor_lists, behavior)
+    if protocol.content_queries:
+        out["content_categories"] = content_categories(url, protocol, bar)
+    return out
+
+
+def content_categories(url: str, protocol: Protocol, bar: Progress) -> dict[str, Any]:
+    known = categories.categories_of(url)
+    products = categories.sample(known, protocol.content_queries, protocol.seed)
+    if not products:
+        return {"queries": 0}
+    with bar.phase("ask content_based by product", total=len(products), unit="items") as tick:
+        asked = ask.item_lists(url, ask.CONTENT, products, protocol.k, tick)
+    return {**categories.agreement(asked.lists, known), "latency_ms": latency(asked.latency_ms)}
 
 
 def reference_lists(parts: Split, protocol: Protocol, bar: Progress) -> dict[str, Any]:

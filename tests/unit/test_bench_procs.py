@@ -4,7 +4,7 @@ import os
 import subprocess
 import sys
 
-from app.bench import procs
+from benchmarks import procs
 
 
 def test_descendants_rss_and_cpu_of_a_child():

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from app.bench import workload
-from app.bench.seed import staged_text
+from benchmarks import workload
+from benchmarks.seed import staged_text
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 SPEC = workload.Spec(users=5_000, items=2_000, events=50_000, seed=7)

@@ -15,7 +15,8 @@ def on_disk() -> set[str]:
     """Every Python package in the repository that the wheel should carry."""
     found = {
         ".".join(init.parent.relative_to(ROOT).parts)
-        for init in (ROOT / "app").rglob("__init__.py")
+        for top in ("app", "benchmarks")
+        for init in (ROOT / top).rglob("__init__.py")
         if "__pycache__" not in init.parts
     }
     for package, folder in PYPROJECT["package-dir"].items():

@@ -9,10 +9,9 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from app.bench import phases, run
-from app.bench.workload import Spec
-from app.benchmarks import common
 from app.cli import main
+from benchmarks import harness, phases, run
+from benchmarks.workload import Spec
 
 TINY = ["--users", "60", "--items", "40", "--events", "400", "--seed", "3"]
 FAST = ["--seconds", "0.5", "--warmup", "0.1", "--concurrency", "4", "--batch", "50"]
@@ -60,7 +59,7 @@ def test_drives_a_running_server_after_loading_it(db_url, tmp_path):
         load=True,
         database_url=db_url,
     )
-    with common.served_process(db_url, workers=1) as (base, pid):
+    with harness.served_process(db_url, workers=1) as (base, pid):
         report = run.bench(dataclasses.replace(options, url=base, pid=pid))
     assert [p["name"] for p in report["phases"]] == ["health", "popular", "push"]
     assert all(p["errors"] == 0 and p["requests"] > 0 for p in report["phases"])

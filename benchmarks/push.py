@@ -12,13 +12,15 @@ import asyncio
 import json
 import resource
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import aiohttp
 import orjson
 
-from app.bench.driver import Request, Sample, send
-from app.bench.traffic import Picker
+from benchmarks.client import Request, Sample, send
+from benchmarks.traffic import Picker
 
 WAVE = 100  # sockets opened at once
 FRAME_TIMEOUT = 10.0
@@ -45,6 +47,23 @@ def raise_fd_limit() -> int:
     if hard == resource.RLIM_INFINITY or soft < hard:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+@asynccontextmanager
+async def watching(base: str, users: list[str]) -> AsyncIterator[Sockets]:
+    """Registered sockets for `users` while the block runs, closed after."""
+    connector = aiohttp.TCPConnector(limit=0)  # one connection per socket
+    async with aiohttp.ClientSession(base, connector=connector) as ws_session:
+        sockets = await open_sockets(ws_session, users)
+        try:
+            yield sockets
+        finally:
+            await close(sockets)
+
+
+def frames(sockets: Sockets) -> int:
+    """Pushes received so far over every socket."""
+    return sum(w.frames for w in sockets.watchers)
 
 
 async def open_sockets(ws_session: aiohttp.ClientSession, users: list[str]) -> Sockets:
@@ -93,7 +112,9 @@ async def measure(
     seconds: float,
     warmup: float,
 ) -> Sample:
-    """Closed loop of `posters` clients: post, wait for the frame, repeat."""
+    """Closed loop of `posters` clients: post, wait for the frame, repeat. The
+    one measurement of push latency: recsys bench's push phase and
+    benchmarks.push_latency both run it."""
     idle: asyncio.Queue[Watcher] = asyncio.Queue()
     for index in picker.rng.permutation(len(sockets.watchers)):
         idle.put_nowait(sockets.watchers[int(index)])
@@ -124,11 +145,4 @@ async def one(
         received = time.perf_counter()
     finally:
         watcher.waiting = None
-    if start < sample.started:
-        return
-    sample.ended = max(sample.ended, received)
-    if error:
-        sample.failed(error)
-    else:
-        sample.latencies_ms.append((received - start) * 1000)
-        sample.events += 1
+    sample.record(start, received, error, 1)

@@ -1,18 +1,23 @@
-"""Bulk-load a workload: items through recsys.upsert_items, events through the
-COPY staging path of `recsys import`, one transaction per chunk so progress shows."""
+"""Write events straight through SQL: bulk-load a workload (items through
+recsys.upsert_items, events through the COPY staging path of `recsys import`,
+one transaction per chunk so progress shows), or send event dicts to
+recsys.ingest_events; then train."""
 
 from __future__ import annotations
 
 import io
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
-from app.bench.workload import TYPES, Workload, item_rows, timestamps
 from app.db import queries
+from benchmarks.workload import TYPES, Workload, item_rows, timestamps
 
 CHUNK = 100_000
 
@@ -43,7 +48,7 @@ def load(url: str, workload: Workload, progress: bool = True) -> Loaded:
                 chunks.append(round(time.perf_counter() - began, 2))
                 bar.update(stop - start)
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("analyze")  # fresh statistics, as after any bulk load
+        conn.execute(queries.get("bench_analyze"))
         # What a running service has within REC_NEIGHBOR_REFRESH of the load:
         # without it the first phases would measure the cold, live-scored path.
         conn.execute(queries.get("refresh_neighbor_lists"), {"everything": True})
@@ -76,6 +81,23 @@ def staged_text(w: Workload, start: int, stop: int) -> str:
     ):
         out.write(f"{line}\tuser-{user + 1}\titem-{item + 1}\t{TYPES[kind]}\t\t{ts}\t\n")
     return out.getvalue()
+
+
+def ingest_params(events: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
+    """The named query ingest_events' arguments for event dicts (POST /events'
+    shape, timestamps as unix seconds or absent), as app.db.events sends them."""
+    return {
+        "user_ids": [e["user_id"] for e in events],
+        "product_ids": [e["product_id"] for e in events],
+        "event_types": [e["event_type"] for e in events],
+        "values": [e.get("value") for e in events],
+        "timestamps": [_when(e.get("timestamp")) for e in events],
+        "event_keys": [None] * len(events),
+    }
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromtimestamp(value, UTC) if isinstance(value, int) else value
 
 
 def train(url: str, progress: bool = True) -> tuple[float, tuple[str, ...]]:

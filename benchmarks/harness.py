@@ -1,5 +1,6 @@
-"""Shared plumbing of the benchmarks: a throwaway server, fresh databases, the
-served app, percentiles, tables and JSON reports."""
+"""What every benchmark shares: a throwaway server, fresh databases, the app
+served on a free port, percentiles, tables, JSON reports and the machine they
+ran on."""
 
 from __future__ import annotations
 
@@ -14,19 +15,20 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from psycopg import conninfo, sql
 
-from app.db import migrate
+from app.db import migrate, queries
 
-ML100K = Path(__file__).resolve().parents[3] / "shared" / "data" / "ml-100k"
+ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
 
 
 # ------------------------------------------------------------------ arguments
@@ -116,10 +118,7 @@ def function_seconds(url: str) -> dict[str, float]:
     """Seconds spent in each recsys function by sessions that have ended."""
     time.sleep(0.5)  # closed backends flush their statistics as they exit
     with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "select funcname, total_time / 1000 from pg_stat_user_functions"
-            " where schemaname = 'recsys'"
-        ).fetchall()
+        rows = conn.execute(queries.get("bench_function_seconds")).fetchall()
     return {str(name): float(seconds) for name, seconds in rows}
 
 
@@ -213,14 +212,21 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], log: Path, timeout: 
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"recsys serve exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
+        if _healthy(base):
+            return
         time.sleep(0.2)
     _stop(proc)
     sys.exit(f"recsys serve not healthy after {timeout}s:\n{log.read_text()[-2000:]}")
+
+
+def _healthy(base: str) -> bool:
+    # A blocking poll before any load is sent: the measured traffic goes
+    # through benchmarks.client.
+    try:
+        with urllib.request.urlopen(f"{base}/health", timeout=2) as response:
+            return int(response.status) == 200
+    except (OSError, urllib.error.URLError):
+        return False
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:
@@ -322,7 +328,7 @@ def machine() -> dict[str, Any]:
 
 def _commit() -> str:
     """The checked-out commit, `+dirty` when the tree has changes (read-only git)."""
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
@@ -331,7 +337,7 @@ def _commit() -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "app", "sql"],
+            ["git", "-C", str(root), "status", "--porcelain", "--", "app", "sql", "benchmarks"],
             capture_output=True,
             text=True,
             check=True,
@@ -359,31 +365,6 @@ def write_json(path: Path | None, payload: dict[str, Any]) -> None:
     print(f"\nwrote {path}")
 
 
-def print_ranking(title: str, rows: dict[str, dict[str, float]], baseline: float) -> None:
-    """NDCG/P/R@10 per list, with NDCG as a multiple of `baseline`."""
-    print_table(
-        title,
-        ["list", "NDCG@10", "P@10", "R@10", "x direct EASE"],
-        [
-            [
-                k,
-                v["ndcg_at_10"],
-                v["precision_at_10"],
-                v["recall_at_10"],
-                v["ndcg_at_10"] / baseline,
-            ]
-            for k, v in rows.items()
-        ],
-    )
-
-
-def print_latencies(title: str, label: str, latencies: dict[str, dict[str, float]]) -> None:
-    """One row of summary() figures per path."""
-    print_table(
-        title,
-        [label, "n", "mean", "p50", "p95", "p99", "max"],
-        [
-            [name, v["n"], v["mean"], v["p50"], v["p95"], v["p99"], v["max"]]
-            for name, v in latencies.items()
-        ],
-    )
+def load_average() -> dict[str, float]:
+    one, five, fifteen = os.getloadavg()
+    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2), "at": time.time()}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,9 +12,9 @@ from typing import Any
 
 import psycopg
 
-from app.bench import phases, push, report, seed
-from app.bench.workload import Spec, Workload, generate
-from app.benchmarks import common
+from app.db import queries
+from benchmarks import harness, phases, push, report, seed
+from benchmarks.workload import Spec, Workload, generate
 
 Say = Callable[[str], None]
 
@@ -42,17 +41,20 @@ def bench(options: Options, say: Say = print) -> dict[str, Any]:
         f"{options.spec.items:,} items, seed {options.spec.seed})"
     )
     workload = generate(options.spec)
-    context: dict[str, Any] = {"machine": common.machine(), "uptime_before": load_average()}
+    context: dict[str, Any] = {
+        "machine": harness.machine(),
+        "uptime_before": harness.load_average(),
+    }
     if options.url:
         results = remote(options, workload, context, say)
     else:
         results = local(options, workload, context, say)
-    context["uptime_after"] = load_average()
+    context["uptime_after"] = harness.load_average()
     context["options"] = describe(options)
     out = report.payload(results, context)
     report.print_results(results, f"recsys bench, {options.settings.concurrency} clients")
     report.print_goals(out["goals"])
-    common.write_json(options.json, out)
+    harness.write_json(options.json, out)
     if options.png:
         report.png(results, options.png)
     return out
@@ -62,21 +64,21 @@ def local(
     options: Options, workload: Workload, context: dict[str, Any], say: Say
 ) -> list[phases.Result]:
     """A throwaway PostgreSQL (or REC_DATABASE_URL's server), loaded, then served."""
-    with common.postgres() as server_url:
-        context["postgres"] = common.server_settings(server_url)
+    with harness.postgres() as server_url:
+        context["postgres"] = harness.server_settings(server_url)
         name = f"recsys_bench_{os.getpid()}"
-        url = common.fresh_database(server_url, name)
+        url = harness.fresh_database(server_url, name)
         try:
             context["load"] = prepare(url, workload, options, say)
             push.raise_fd_limit()  # before the server starts: it inherits the limit
-            with common.served_process(url, options.workers) as (base, pid):
+            with harness.served_process(url, options.workers) as (base, pid):
                 say(f"serving {base} with {options.workers} worker(s)")
                 return measure(base, pid, workload, options, say)
         finally:
             if options.keep:
                 say(f"kept the loaded database: {url}")
             else:
-                common.drop_database(server_url, name)
+                harness.drop_database(server_url, name)
 
 
 def remote(
@@ -112,16 +114,9 @@ def measure(
 
 def database_size(url: str) -> dict[str, Any]:
     with psycopg.connect(url) as conn:
-        row = conn.execute(
-            "select pg_database_size(current_database()), (select count(*) from recsys.item_pairs)"
-        ).fetchone()
+        row = conn.execute(queries.get("bench_database_size")).fetchone()
     assert row is not None
     return {"bytes": int(row[0]), "item_pairs": int(row[1])}
-
-
-def load_average() -> dict[str, float]:
-    one, five, fifteen = os.getloadavg()
-    return {"1m": round(one, 2), "5m": round(five, 2), "15m": round(fifteen, 2), "at": time.time()}
 
 
 def describe(options: Options) -> dict[str, Any]:

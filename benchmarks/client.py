@@ -1,5 +1,7 @@
-"""Closed-loop HTTP load: `concurrency` clients on one event loop, each sending
-its next pre-built request as soon as the previous one is answered.
+"""The benchmarks' HTTP client: closed-loop load with aiohttp, `concurrency`
+clients on one event loop, each sending its next pre-built request as soon as
+the previous one is answered. Every benchmark that talks HTTP goes through it
+(the WebSockets of the push measurement use the same library, in push.py).
 
 The generator shares the cores with the server, so it stays cheap: one aiohttp
 session (keep-alive), requests built before the clock starts, no JSON parsing
@@ -10,11 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
+import orjson
 
 JSON = {"content-type": "application/json"}
 
@@ -43,9 +48,22 @@ class Sample:
     def seconds(self) -> float:
         return max(self.ended - self.started, 1e-9)
 
-    def failed(self, message: str) -> None:
-        self.errors += 1
-        self.first_error = self.first_error or message[:300]
+    def record(self, start: float, end: float, error: str | None, events: int) -> None:
+        """One answer (or failure) of a request sent at `start`; ignored in the warm-up."""
+        if start < self.started:
+            return
+        self.ended = max(self.ended, end)
+        if error:
+            self.errors += 1
+            self.first_error = self.first_error or error[:300]
+        else:
+            self.latencies_ms.append((end - start) * 1000)
+            self.events += events
+
+
+def post_events(events: Sequence[dict[str, Any]]) -> Request:
+    """POST /events of one batch (201 with its counts)."""
+    return Request("POST", "/events", orjson.dumps({"events": list(events)}), (201,), len(events))
 
 
 def session(base: str, connections: int) -> aiohttp.ClientSession:
@@ -58,10 +76,12 @@ async def closed_loop(
     http: aiohttp.ClientSession,
     requests: Sequence[Request],
     concurrency: int,
-    seconds: float,
-    warmup: float,
+    seconds: float = math.inf,
+    warmup: float = 0.0,
+    repeat: bool = True,
 ) -> Sample:
-    """Run `concurrency` clients for warmup + seconds over `requests`, in turn."""
+    """Run `concurrency` clients for warmup + seconds over `requests`, in turn;
+    with `repeat` false, each request is sent once and the loop ends with them."""
     sample = Sample()
     now = time.perf_counter()
     sample.started = now + warmup
@@ -70,17 +90,12 @@ async def closed_loop(
 
     async def client() -> None:
         while (start := time.perf_counter()) < deadline:
-            request = requests[next(turn) % len(requests)]
+            n = next(turn)
+            if not repeat and n >= len(requests):
+                return
+            request = requests[n % len(requests)]
             error = await send(http, request)
-            end = time.perf_counter()
-            if start < sample.started:
-                continue
-            sample.ended = max(sample.ended, end)
-            if error:
-                sample.failed(error)
-            else:
-                sample.latencies_ms.append((end - start) * 1000)
-                sample.events += request.events
+            sample.record(start, time.perf_counter(), error, request.events)
 
     await asyncio.gather(*(client() for _ in range(concurrency)))
     return sample

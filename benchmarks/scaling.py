@@ -8,14 +8,18 @@ then, server-side in SQL with one client:
 - write: one event by an existing user (ingest + trigger), rolled back so
   every sample sees the same state;
 - reads: behavior_based (from refreshed neighbour lists, and live), popular,
-  similar_items, for random active users / items.
+  similar_items, for random active users / items, each the named query the
+  service runs;
+- refresh: a full rebuild of the neighbour lists, and the incremental round
+  after 100 new events (added after the reads from lists).
 
 History length: users with exactly 10, 100 and 1 000 distinct items are added
 to the 100 000-event shop; their single-event write and behavior_based read are
 timed the same way.
 
-    python -m app.benchmarks.scaling            # every axis
-    python -m app.benchmarks.scaling --axis events
+    python -m benchmarks.scaling            # every axis
+    python -m benchmarks.scaling --axis events
+    python -m benchmarks.scaling --axis events --sizes 10000   # one small size
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ from typing import Any
 
 import psycopg
 
-from app.bench import seed, workload
-from app.benchmarks import common
+from app.db import queries
+from benchmarks import harness, seed, workload
 
 EVENTS = (10_000, 100_000, 1_000_000)
 ITEMS = (1_000, 10_000, 100_000)
 HISTORIES = (10, 100, 1_000)
 SAMPLES = 200
+NEW_EVENTS = 100  # before the incremental refresh
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 
@@ -44,47 +49,69 @@ def timed(conn: Conn, calls: list[Callable[[Conn], object]]) -> dict[str, float]
         started = time.perf_counter()
         call(conn)
         times.append((time.perf_counter() - started) * 1000)
-    return common.summary(times[len(times) // 10 :])  # the first tenth warms caches
+    return harness.summary(times[len(times) // 10 :])  # the first tenth warms caches
 
 
-def read(query: str, arg: str) -> Callable[[Conn], object]:
-    return lambda conn: conn.execute(query, (arg,)).fetchall()
+def read(name: str, params: dict[str, Any]) -> Callable[[Conn], object]:
+    query = queries.get(name)
+    return lambda conn: conn.execute(query, params).fetchall()
+
+
+def by_user(user: str) -> dict[str, Any]:
+    return {"user_id": user, "k": 10, "exclude": [], "category": None}
+
+
+def by_item(item: str) -> dict[str, Any]:
+    return {"product_id": item, "k": 10, "exclude": [], "category": None}
+
+
+def views(users: list[str], items: list[str]) -> dict[str, list[Any]]:
+    events = [
+        {"user_id": u, "product_id": i, "event_type": "view"}
+        for u, i in zip(users, items, strict=True)
+    ]
+    return seed.ingest_params(events)
 
 
 def write(user: str, item: str) -> Callable[[Conn], object]:
     def call(conn: Conn) -> None:
-        conn.execute(
-            "select * from recsys.ingest_events(array[%s], array[%s], array['view'])",
-            (user, item),
-        )
+        conn.execute(queries.get("ingest_events"), views([user], [item]))
         conn.rollback()
 
     return call
+
+
+def seconds(conn: Conn, name: str, params: dict[str, Any] | None = None) -> float:
+    started = time.perf_counter()
+    conn.execute(queries.get(name), params)
+    return time.perf_counter() - started
 
 
 def measure(url: str, users: list[str], items: list[str]) -> dict[str, Any]:
     rng = random.Random(7)
     who = [rng.choice(users) for _ in range(SAMPLES)]
     what = [rng.choice(items) for _ in range(SAMPLES)]
-    bb = "select * from recsys.behavior_based(%s, 10)"
     with psycopg.connect(url) as conn:
-        result = {"write": timed(conn, [write(u, i) for u, i in zip(who, what, strict=True)])}
+        result: dict[str, Any] = {
+            "write": timed(conn, [write(u, i) for u, i in zip(who, what, strict=True)])
+        }
         conn.autocommit = True
-        conn.execute("select recsys.refresh_neighbor_lists_since(everything => true)")
-        result["behavior_based"] = timed(conn, [read(bb, u) for u in who])
-        result["similar_items"] = timed(
-            conn, [read("select * from recsys.similar_items(%s, 10)", i) for i in what]
+        result["full_refresh_s"] = seconds(conn, "refresh_neighbor_lists", {"everything": True})
+        result["behavior_based"] = timed(conn, [read("behavior_based", by_user(u)) for u in who])
+        result["similar_items"] = timed(conn, [read("similar_items", by_item(i)) for i in what])
+        result["popular"] = timed(conn, [read("popular", by_user(u)) for u in who])
+        conn.execute(queries.get("ingest_events"), views(who[:NEW_EVENTS], what[-NEW_EVENTS:]))
+        result["incremental_refresh_s"] = seconds(
+            conn, "refresh_neighbor_lists", {"everything": False}
         )
-        result["popular"] = timed(
-            conn, [read("select * from recsys.popular(10, for_user => %s)", u) for u in who]
-        )
-        conn.execute("delete from recsys.neighbor_lists")
-        result["behavior_based_live"] = timed(conn, [read(bb, u) for u in who])
+        conn.execute(queries.get("drop_neighbor_lists"))
+        live = [read("behavior_based", by_user(u)) for u in who]
+        result["behavior_based_live"] = timed(conn, live)
     return result
 
 
 def shop(server: str, spec: workload.Spec) -> tuple[str, workload.Workload, dict[str, Any]]:
-    url = common.fresh_database(server, "bench_scaling")
+    url = harness.fresh_database(server, "bench_scaling")
     w = workload.generate(spec)
     loaded = seed.load(url, w, progress=False)
     return url, w, {"load_s": loaded.seconds, "load_events_per_s": loaded.events_per_s}
@@ -95,16 +122,13 @@ def one_size(server: str, spec: workload.Spec) -> dict[str, Any]:
     users = [w.user_id(int(i)) for i in w.active_users()]
     items = [w.item_id(int(i)) for i in set(w.event_item.tolist())]
     row.update(measure(url, users, items))
-    common.drop_database(server, "bench_scaling")
+    harness.drop_database(server, "bench_scaling")
     return row
 
 
 def add_heavy_user(conn: Conn, user: str, w: workload.Workload, n: int) -> None:
     items = random.Random(n).sample(range(w.spec.items), n)
-    conn.execute(
-        "select * from recsys.ingest_events(%s, %s, %s)",
-        ([user] * n, [w.item_id(i) for i in items], ["view"] * n),
-    )
+    conn.execute(queries.get("ingest_events"), views([user] * n, [w.item_id(i) for i in items]))
     conn.commit()
 
 
@@ -117,21 +141,21 @@ def histories(server: str) -> dict[str, Any]:
     for n in HISTORIES:
         fresh = [w.item_id(i) for i in range(w.spec.items - SAMPLES, w.spec.items)]
         rows[f"{n} items"] = measure(url, [f"heavy-{n}"], fresh)
-    common.drop_database(server, "bench_scaling")
+    harness.drop_database(server, "bench_scaling")
     return rows
 
 
-def axes(server: str, which: str) -> dict[str, Any]:
+def axes(server: str, which: str, sizes: tuple[int, ...] | None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if which in ("all", "events"):
         out["events"] = {
             f"{n:,}": one_size(server, workload.Spec(users=n // 10, items=10_000, events=n))
-            for n in EVENTS
+            for n in sizes or EVENTS
         }
     if which in ("all", "items"):
         out["items"] = {
             f"{n:,}": one_size(server, workload.Spec(users=10_000, items=n, events=100_000))
-            for n in ITEMS
+            for n in sizes or ITEMS
         }
     if which in ("all", "history"):
         out["history"] = histories(server)
@@ -143,27 +167,36 @@ COLUMNS = ("write", "behavior_based", "behavior_based_live", "similar_items", "p
 
 def report(results: dict[str, Any]) -> None:
     headers = ["size", "load ev/s", *(f"{c} p50/p99 ms" for c in COLUMNS)]
+    headers += ["full refresh s", "refresh after 100 events s"]
     for axis, sizes in results.items():
         table = [
             [
                 size,
                 row.get("load_events_per_s", "-"),
                 *(f"{row[c]['p50']:.2f} / {row[c]['p99']:.2f}" for c in COLUMNS),
+                row["full_refresh_s"],
+                row["incremental_refresh_s"],
             ]
             for size, row in sizes.items()
         ]
-        common.print_table(f"cost by {axis}", headers, table)
+        harness.print_table(f"cost by {axis}", headers, table)
 
 
 def main() -> None:
-    parser = common.parser(__doc__ or "")
+    parser = harness.parser(__doc__ or "")
     parser.add_argument("--axis", choices=("all", "events", "items", "history"), default="all")
+    parser.add_argument(
+        "--sizes",
+        help="comma-separated sizes for the events or items axis"
+        f" (default {', '.join(map(str, EVENTS))} events; {', '.join(map(str, ITEMS))} items)",
+    )
     args = parser.parse_args()
-    with common.postgres() as server:
-        results = axes(server, args.axis)
+    sizes = tuple(int(n) for n in args.sizes.split(",")) if args.sizes else None
+    with harness.postgres() as server:
+        results = axes(server, args.axis, sizes)
     report(results)
-    common.write_json(
-        args.json, {"benchmark": "scaling", "machine": common.machine(), "results": results}
+    harness.write_json(
+        args.json, {"benchmark": "scaling", "machine": harness.machine(), "results": results}
     )
 
 

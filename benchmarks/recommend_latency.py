@@ -2,7 +2,7 @@
 a client over the unix socket (and by EXPLAIN ANALYZE), then the same calls over
 HTTP, sequentially and with concurrent clients next to GET /health.
 
-    .venv/bin/python -m app.benchmarks.recommend_latency [--samples N] [--concurrency 16]
+    python -m benchmarks.recommend_latency [--samples N] [--concurrency 16]
         [--requests 2000] [--explain 50] [--json PATH]
 """
 
@@ -15,46 +15,44 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-import httpx
 import psycopg
 
-from app.benchmarks import common
 from app.db import queries
 from app.importing.events import import_events
 from app.importing.formats import event_format, item_format
 from app.importing.items import import_items
+from benchmarks import client, harness, traffic
 
 DB = "bench_recommend"
 K = 10
+WARMUP = 20  # calls before timing: caches, prepared statements, connections
 
 
 @dataclass(frozen=True)
 class Case:
-    name: str
-    sql: str  # one parameter: the user or product id
-    path: str  # HTTP path with {} for the quoted id
-    keys: str  # "users" or "items"
+    request: traffic.Case  # the HTTP request, as recsys bench sends it
+    query: str  # the named query of sql/queries.sql that the service runs for it
+
+    @property
+    def name(self) -> str:
+        return self.request.name
+
+    @property
+    def keys(self) -> str:
+        return "users" if self.request.by == "user" else "items"
+
+    def params(self, key: str) -> dict[str, Any]:
+        by = "user_id" if self.request.by == "user" else "product_id"
+        return {by: key, "k": K, "exclude": [], "category": None}
+
+    def path(self, key: str) -> str:
+        return self.request.path(quote(key, safe=""))
 
 
 CASES = [
-    Case(
-        "behavior_based",
-        f"select * from recsys.behavior_based(%s, {K})",
-        f"/recommend?case=behavior_based&k={K}&user_id={{}}",
-        "users",
-    ),
-    Case(
-        "popular",
-        f"select * from recsys.popular({K}, null, null, '{{}}', %s)",
-        f"/recommend?case=popular&k={K}&user_id={{}}",
-        "users",
-    ),
-    Case(
-        "similar",
-        f"select * from recsys.similar_items(%s, {K})",
-        f"/items/{{}}/similar?k={K}",
-        "items",
-    ),
+    Case(traffic.case("behavior_based"), "behavior_based"),
+    Case(traffic.case("popular"), "popular"),
+    Case(traffic.case("similar"), "similar_items"),
 ]
 
 
@@ -63,18 +61,18 @@ CASES = [
 
 def load(server_url: str, args: argparse.Namespace) -> str:
     """A fresh database with ml-100k items and ratings (pair_window as given), analyzed."""
-    url = common.fresh_database(server_url, DB)
+    url = harness.fresh_database(server_url, DB)
     with psycopg.connect(url) as conn:
         conn.execute(queries.get("set_pair_window"), {"pair_window": args.pair_window})
-    items = common.ml100k_file(args.data, "u.item")
-    ratings = common.ml100k_file(args.data, "u.data")
-    with common.Stopwatch() as t:
+    items = harness.ml100k_file(args.data, "u.item")
+    ratings = harness.ml100k_file(args.data, "u.data")
+    with harness.Stopwatch() as t:
         import_items(url, items, item_format("movielens-100k"), progress=False)
         import_events(url, ratings, event_format("movielens-100k"), progress=False)
     print(f"  loaded ml-100k in {t.seconds:.1f}s (pair_window {args.pair_window})", flush=True)
     if args.analyze:
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute("analyze")
+            conn.execute(queries.get("bench_analyze"))
     return url
 
 
@@ -82,12 +80,8 @@ def keys(url: str, samples: int | None, seed: int) -> dict[str, list[str]]:
     """All user and item ids, or `samples` random ones of each."""
     with psycopg.connect(url) as conn:
         found = {
-            "users": [
-                r[0] for r in conn.execute("select external_id from recsys.users order by id")
-            ],
-            "items": [
-                r[0] for r in conn.execute("select external_id from recsys.items order by id")
-            ],
+            "users": [r[0] for r in conn.execute(queries.get("bench_user_ids"))],
+            "items": [r[0] for r in conn.execute(queries.get("bench_item_ids"))],
         }
     if samples:
         rng = random.Random(seed)
@@ -100,13 +94,14 @@ def keys(url: str, samples: int | None, seed: int) -> dict[str, list[str]]:
 
 def sql_latencies(url: str, case: Case, ids: list[str]) -> list[float]:
     """ms per call, prepared statement, rows fetched; a short warm-up first."""
+    query = queries.get(case.query)
     with psycopg.connect(url, autocommit=True) as conn:
-        for key in ids[:20]:
-            conn.execute(case.sql, (key,), prepare=True).fetchall()
+        for key in ids[:WARMUP]:
+            conn.execute(query, case.params(key), prepare=True).fetchall()
         latencies = []
         for key in ids:
-            with common.Stopwatch() as t:
-                rows = conn.execute(case.sql, (key,), prepare=True).fetchall()
+            with harness.Stopwatch() as t:
+                rows = conn.execute(query, case.params(key), prepare=True).fetchall()
             latencies.append(t.seconds * 1000)
             if len(rows) != K:
                 raise RuntimeError(f"{case.name}({key!r}) returned {len(rows)} rows, not {K}")
@@ -115,10 +110,12 @@ def sql_latencies(url: str, case: Case, ids: list[str]) -> list[float]:
 
 def explain_times(url: str, case: Case, ids: list[str]) -> list[float]:
     """EXPLAIN (ANALYZE, FORMAT JSON) 'Execution Time' in ms for each id."""
+    # A fixed prefix on a named query: nothing from input reaches the SQL text.
+    explain = "explain (analyze, format json) " + queries.get(case.query)
     with psycopg.connect(url, autocommit=True) as conn:
         times = []
         for key in ids:
-            row = conn.execute(f"explain (analyze, format json) {case.sql}", (key,)).fetchone()
+            row = conn.execute(explain, case.params(key)).fetchone()
             assert row is not None
             times.append(float(row[0][0]["Execution Time"]))
     return times
@@ -127,41 +124,15 @@ def explain_times(url: str, case: Case, ids: list[str]) -> list[float]:
 # ------------------------------------------------------------------ HTTP
 
 
-async def http_latencies(base: str, case: Case, ids: list[str]) -> list[float]:
-    """ms per sequential GET, one keep-alive connection."""
-    async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-        for key in ids[:20]:
-            await get(client, case.path.format(quote(key, safe="")))
-        latencies = []
-        for key in ids:
-            with common.Stopwatch() as t:
-                await get(client, case.path.format(quote(key, safe="")))
-            latencies.append(t.seconds * 1000)
-    return latencies
-
-
-async def get(client: httpx.AsyncClient, path: str) -> None:
-    response = await client.get(path)
-    if response.status_code != 200:
-        raise RuntimeError(f"GET {path}: {response.status_code} {response.text[:300]}")
-
-
-async def throughput(base: str, paths: list[str], concurrency: int) -> tuple[float, list[float]]:
-    """Wall seconds and per-request ms for `paths` fetched by `concurrency` clients."""
-    todo = iter(paths)
-    latencies: list[float] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-
-        async def worker() -> None:
-            for path in todo:
-                with common.Stopwatch() as t:
-                    await get(client, path)
-                latencies.append(t.seconds * 1000)
-
-        with common.Stopwatch() as wall:
-            await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return wall.seconds, latencies
+async def http_run(base: str, paths: list[str], concurrency: int) -> client.Sample:
+    """Each path fetched once by `concurrency` closed-loop clients, after a warm-up."""
+    requests = [client.Request("GET", path) for path in paths]
+    async with client.session(base, concurrency) as http:
+        await client.closed_loop(http, requests[:WARMUP], concurrency, repeat=False)
+        sample = await client.closed_loop(http, requests, concurrency, repeat=False)
+    if sample.errors:
+        raise RuntimeError(f"{sample.errors} failed requests, the first: {sample.first_error}")
+    return sample
 
 
 def request_mix(case: Case | None, ids: dict[str, list[str]], n: int) -> list[str]:
@@ -169,7 +140,7 @@ def request_mix(case: Case | None, ids: dict[str, list[str]], n: int) -> list[st
     if case is None:
         return ["/health"] * n
     pool = ids[case.keys]
-    return [case.path.format(quote(pool[i % len(pool)], safe="")) for i in range(n)]
+    return [case.path(pool[i % len(pool)]) for i in range(n)]
 
 
 # ------------------------------------------------------------------ run
@@ -179,19 +150,19 @@ def measure(url: str, args: argparse.Namespace, ids: dict[str, list[str]]) -> di
     latency: dict[str, dict[str, float]] = {}
     for case in CASES:
         keys_ = ids[case.keys]
-        latency[f"{case.name} | sql (client, prepared)"] = common.summary(
+        latency[f"{case.name} | sql (client, prepared)"] = harness.summary(
             sql_latencies(url, case, keys_)
         )
-        latency[f"{case.name} | sql EXPLAIN Execution Time"] = common.summary(
+        latency[f"{case.name} | sql EXPLAIN Execution Time"] = harness.summary(
             explain_times(url, case, keys_[: args.explain])
         )
         print(f"  {case.name}: sql done", flush=True)
     served: dict[str, Any] = {}
-    with common.served_app(url, args.workers) as base:
+    with harness.served_app(url, args.workers) as base:
         for case in CASES:
-            latency[f"{case.name} | http (sequential)"] = common.summary(
-                asyncio.run(http_latencies(base, case, ids[case.keys]))
-            )
+            paths = [case.path(key) for key in ids[case.keys]]
+            sample = asyncio.run(http_run(base, paths, 1))
+            latency[f"{case.name} | http (sequential)"] = harness.summary(sample.latencies_ms)
             print(f"  {case.name}: http done", flush=True)
         if args.concurrency > 0:
             served = concurrent(base, args, ids)
@@ -203,19 +174,19 @@ def concurrent(base: str, args: argparse.Namespace, ids: dict[str, list[str]]) -
     for case in [None, *CASES]:
         name = case.name if case else "health"
         paths = request_mix(case, ids, args.requests)
-        wall, lat = asyncio.run(throughput(base, paths, args.concurrency))
+        sample = asyncio.run(http_run(base, paths, args.concurrency))
         results[name] = {
             "requests": len(paths),
-            "seconds": wall,
-            "rps": len(paths) / wall,
-            **common.summary(lat),
+            "seconds": sample.seconds,
+            "rps": len(paths) / sample.seconds,
+            **harness.summary(sample.latencies_ms),
         }
-        print(f"  {name}: {len(paths) / wall:,.0f} requests/s", flush=True)
+        print(f"  {name}: {results[name]['rps']:,.0f} requests/s", flush=True)
     return results
 
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> None:
-    common.print_table(
+    harness.print_table(
         f"latency in ms (k={K}); sql = psycopg over the unix socket, client-timed",
         ["case | layer", "n", "mean", "p50", "p95", "p99", "max"],
         [
@@ -224,7 +195,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         ],
     )
     if results["throughput"]:
-        common.print_table(
+        harness.print_table(
             f"throughput, {args.concurrency} concurrent clients, {args.workers} server worker(s)",
             ["endpoint", "requests", "seconds", "requests/s", "p50 ms", "p99 ms"],
             [
@@ -235,7 +206,7 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "recommend_latency")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "recommend_latency")
     p.add_argument(
         "--samples",
         type=int,
@@ -245,7 +216,9 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--explain", type=int, default=50, help="ids timed by EXPLAIN ANALYZE")
     p.add_argument("--concurrency", type=int, default=16, help="concurrent clients; 0: skip")
-    p.add_argument("--requests", type=int, default=2000, help="requests per concurrent run")
+    p.add_argument(
+        "--requests", type=int, default=2000, help="requests per concurrent run (all clients)"
+    )
     p.add_argument("--workers", type=int, default=1, help="recsys serve --workers")
     p.add_argument("--pair-window", type=int, default=200, help="recsys.settings.pair_window")
     p.add_argument(
@@ -256,18 +229,18 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
-    with common.postgres() as server_url:
-        settings = common.banner(server_url)
+    with harness.postgres() as server_url:
+        settings = harness.banner(server_url)
         url = load(server_url, args)
         ids = keys(url, args.samples, args.seed)
         results = measure(url, args, ids)
-        common.drop_database(server_url, DB)
+        harness.drop_database(server_url, DB)
     report(results, args)
-    common.write_json(
+    harness.write_json(
         args.json,
         {
             "benchmark": "recommend_latency",
-            "machine": common.machine(),
+            "machine": harness.machine(),
             "postgres": settings,
             "args": {k: str(v) for k, v in vars(args).items()},
             **results,

@@ -11,10 +11,9 @@ from typing import Any
 
 import aiohttp
 
-from app.bench import driver, procs, push, traffic
-from app.bench.procs import Sampler
-from app.bench.workload import Workload
-from app.benchmarks import common
+from benchmarks import client, harness, procs, push, traffic
+from benchmarks.procs import Sampler
+from benchmarks.workload import Workload
 
 WRITES = ("event", "events")
 PHASES = ("health", *traffic.READS, *WRITES, "push")
@@ -58,7 +57,7 @@ class Result:
         return {k: v for k, v in asdict(self).items() if k != "latencies_ms"}
 
 
-Measure = Callable[[], Awaitable[driver.Sample]]
+Measure = Callable[[], Awaitable[client.Sample]]
 
 
 async def timed(name: str, unit: str, sampler: Sampler, measure: Measure) -> Result:
@@ -80,7 +79,7 @@ async def timed(name: str, unit: str, sampler: Sampler, measure: Measure) -> Res
         sample.errors,
         round(sample.seconds, 3),
         rate,
-        common.summary(sample.latencies_ms),
+        harness.summary(sample.latencies_ms),
         round(time.process_time() - cpu0, 3),
         round(sampler.cpu() - app0, 3),
         {"start": rss[0], "end": rss[-1], "max": max(rss)} if rss else {},
@@ -99,7 +98,7 @@ async def run_all(
     sampling = asyncio.create_task(sampler.run())
     results: list[Result] = []
     try:
-        async with driver.session(base, s.concurrency) as http:
+        async with client.session(base, s.concurrency) as http:
             for name in s.phases:
                 say(f"phase {name}")
                 results.append(await phase(name, http, base, picker, s, sampler))
@@ -121,16 +120,14 @@ async def phase(
     s: Settings,
     sampler: Sampler,
 ) -> Result:
-    def loop(requests: list[driver.Request], clients: int) -> Measure:
-        return lambda: driver.closed_loop(http, requests, clients, s.seconds, s.warmup)
+    def loop(requests: list[client.Request], clients: int) -> Measure:
+        return lambda: client.closed_loop(http, requests, clients, s.seconds, s.warmup)
 
     if name == "health":
         return await timed(name, "requests", sampler, loop(traffic.health(), s.concurrency))
     if name in traffic.READS:
-        case = next(c for c in traffic.CASES if c.name == name)
-        return await timed(
-            name, "requests", sampler, loop(traffic.reads(case, picker), s.concurrency)
-        )
+        reads = traffic.reads(traffic.case(name), picker)
+        return await timed(name, "requests", sampler, loop(reads, s.concurrency))
     if name == "event":
         return await timed(
             name, "requests", sampler, loop(traffic.single_events(picker), s.concurrency)
@@ -147,20 +144,15 @@ async def push_phase(
     http: aiohttp.ClientSession, base: str, picker: traffic.Picker, s: Settings, sampler: Sampler
 ) -> Result:
     users = list(dict.fromkeys(picker.user_ids(s.sockets * 4)))[: s.sockets]
-    connector = aiohttp.TCPConnector(limit=0)  # one connection per socket
-    async with aiohttp.ClientSession(base, connector=connector) as ws_session:
-        opened = time.perf_counter()
-        sockets = await push.open_sockets(ws_session, users)
+    opened = time.perf_counter()
+    async with push.watching(base, users) as sockets:
         took = time.perf_counter() - opened
-        try:
-            result = await timed(
-                "push",
-                "pushes",
-                sampler,
-                lambda: push.measure(http, sockets, picker, s.posters, s.seconds, s.warmup),
-            )
-        finally:
-            await push.close(sockets)
+        result = await timed(
+            "push",
+            "pushes",
+            sampler,
+            lambda: push.measure(http, sockets, picker, s.posters, s.seconds, s.warmup),
+        )
     result.extra = {"sockets": len(users), "posters": s.posters, "open_seconds": round(took, 2)}
     return result
 
@@ -175,7 +167,7 @@ async def soak(
         "soak",
         "requests",
         sampler,
-        lambda: driver.closed_loop(http, mix, s.concurrency, s.soak, s.warmup),
+        lambda: client.closed_loop(http, mix, s.concurrency, s.soak, s.warmup),
     )
     # From the end of the warm-up: the pool and caches fill during it.
     window = [(round(t - warm, 1), mib) for t, mib in sampler.samples if t >= warm]

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
-from app.bench.driver import Request
-from app.bench.workload import TYPE_SHARES, TYPES, Workload
+from benchmarks.client import Request, post_events
+from benchmarks.workload import TYPE_SHARES, TYPES, Workload
 
 K = 10
 URLS = 20_000  # distinct requests per phase, then they repeat
@@ -48,6 +48,10 @@ CASES = (
     Case("similar_content", "item", lambda i: f"/items/{i}/similar?k={K}&by=content"),
 )
 READS = tuple(c.name for c in CASES)
+
+
+def case(name: str) -> Case:
+    return next(c for c in CASES if c.name == name)
 
 
 class Picker:
@@ -97,10 +101,7 @@ def single_events(picker: Picker, n: int = URLS) -> list[Request]:
 
 
 def batches(picker: Picker, size: int, n: int) -> list[Request]:
-    return [
-        Request("POST", "/events", orjson.dumps({"events": picker.events(size)}), (201,), size)
-        for _ in range(n)
-    ]
+    return [post_events(picker.events(size)) for _ in range(n)]
 
 
 def mixed(picker: Picker, n: int = URLS) -> list[Request]:

@@ -1,7 +1,11 @@
 """POST /events throughput against the served app, next to the same batches
 sent straight to recsys.ingest_events through psycopg (no HTTP).
 
-    .venv/bin/python -m app.benchmarks.http_ingest [--users 20000] [--batch 5000]
+Each batch is sent once, by --concurrency closed-loop clients (the client and
+request of `recsys bench`'s events phase), into a fresh database: the wall
+time is that of storing the whole workload.
+
+    python -m benchmarks.http_ingest [--users 20000] [--batch 5000]
         [--concurrency 1,2] [--workloads shop,ml100k] [--json PATH]
 """
 
@@ -13,20 +17,17 @@ import json
 import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import psycopg
 from psycopg.types.json import Jsonb
 
 from app.api.events import to_new_event
 from app.api.models import EventBatch
-from app.benchmarks import common
 from app.db import queries
 from app.demo import shop
+from benchmarks import client, harness, seed
 
 DB = "bench_http_ingest"
 GOAL = 20_000  # events/s
@@ -71,7 +72,7 @@ def shop_workload(users: int, items: int) -> Workload:
 def ml100k_workload(data: Path, ratings: bool = True) -> Workload:
     """u.data in file order: rating events (value = rating), or the same rows as views."""
     events = []
-    for line in common.ml100k_file(data, "u.data").read_text().splitlines():
+    for line in harness.ml100k_file(data, "u.data").read_text().splitlines():
         user, item, rating, ts = line.split("\t")
         event: Event = {"user_id": user, "product_id": item, "timestamp": int(ts)}
         event.update(
@@ -94,60 +95,31 @@ def batches(events: list[Event], size: int) -> list[list[Event]]:
     return [events[i : i + size] for i in range(0, len(events), size)]
 
 
-def http_body(batch: list[Event]) -> bytes:
-    return orjson.dumps({"events": batch})
-
-
-def _when(value: Any) -> datetime | None:
-    if isinstance(value, int):
-        return datetime.fromtimestamp(value, UTC)
-    return value  # type: ignore[no-any-return]
-
-
-def sql_params(batch: list[Event]) -> dict[str, list[Any]]:
-    """What app.db.events.insert_events sends for the batch."""
-    return {
-        "user_ids": [e["user_id"] for e in batch],
-        "product_ids": [e["product_id"] for e in batch],
-        "event_types": [e["event_type"] for e in batch],
-        "values": [e.get("value") for e in batch],
-        "timestamps": [_when(e.get("timestamp")) for e in batch],
-        "event_keys": [None] * len(batch),
-    }
-
-
 # ------------------------------------------------------------------ runners
+
+
+async def over_http(base: str, batches_: list[list[Event]], concurrency: int) -> client.Sample:
+    requests = [client.post_events(batch) for batch in batches_]
+    async with client.session(base, concurrency) as http:
+        return await client.closed_loop(http, requests, concurrency, repeat=False)
 
 
 async def drive(
     send: Callable[[int], Awaitable[None]], n: int, concurrency: int
 ) -> tuple[float, list[float]]:
-    """Send batches 0..n-1 with `concurrency` workers; wall seconds and per-batch ms."""
+    """Send SQL batches 0..n-1 with `concurrency` workers; wall seconds and per-batch ms."""
     latencies: list[float] = []
     todo = iter(range(n))
 
     async def worker() -> None:
         for i in todo:
-            with common.Stopwatch() as t:
+            with harness.Stopwatch() as t:
                 await send(i)
             latencies.append(t.seconds * 1000)
 
-    with common.Stopwatch() as wall:
+    with harness.Stopwatch() as wall:
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return wall.seconds, latencies
-
-
-async def over_http(base: str, bodies: list[bytes], concurrency: int) -> tuple[float, list[float]]:
-    limits = httpx.Limits(max_connections=concurrency)
-    headers = {"content-type": "application/json"}
-    async with httpx.AsyncClient(base_url=base, timeout=300, limits=limits) as client:
-
-        async def send(i: int) -> None:
-            response = await client.post("/events", content=bodies[i], headers=headers)
-            if response.status_code != 201:
-                raise RuntimeError(f"POST /events: {response.status_code} {response.text[:300]}")
-
-        return await drive(send, len(bodies), concurrency)
 
 
 async def over_sql(
@@ -172,8 +144,8 @@ async def over_sql(
 
 
 def prepare_database(server_url: str, workload: Workload) -> str:
-    url = common.fresh_database(server_url, DB)
-    common.track_functions(server_url, DB)  # for "where the time goes"
+    url = harness.fresh_database(server_url, DB)
+    harness.track_functions(server_url, DB)  # for "where the time goes"
     if workload.items:
         with psycopg.connect(url) as conn:
             conn.execute(queries.get("upsert_items"), {"items": Jsonb(workload.items)})
@@ -182,7 +154,7 @@ def prepare_database(server_url: str, workload: Workload) -> str:
 
 def stored_events(url: str) -> int:
     with psycopg.connect(url) as conn:
-        row = conn.execute("select count(*) from recsys.events").fetchone()
+        row = conn.execute(queries.get("bench_stored_events")).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -194,16 +166,16 @@ def measure(
     error = None
     try:
         if path == "http":
-            bodies = [http_body(b) for b in chunks]
-            with common.served_app(url, workers, quiet=True) as base:
-                wall, latencies = asyncio.run(over_http(base, bodies, concurrency))
+            with harness.served_app(url, workers, quiet=True) as base:
+                sample = asyncio.run(over_http(base, chunks, concurrency))
+            wall, latencies, error = sample.seconds, sample.latencies_ms, sample.first_error
         else:
-            params = [sql_params(b) for b in chunks]
+            params = [seed.ingest_params(b) for b in chunks]
             wall, latencies = asyncio.run(over_sql(url, params, concurrency))
     except (RuntimeError, psycopg.Error) as failure:
         notes = getattr(failure, "__notes__", [])
         error, wall, latencies = " / ".join([str(failure).splitlines()[0], *notes]), math.nan, []
-    spent = common.function_seconds(url)
+    spent = harness.function_seconds(url)
     run = Run(
         workload.name,
         path,
@@ -211,13 +183,13 @@ def measure(
         len(workload.events),
         len(chunks),
         wall,
-        common.summary(latencies),
+        harness.summary(latencies),
         stored_events(url),
         spent.get("ingest_events", math.nan),
         spent.get("on_events_inserted", math.nan),
         error,
     )
-    common.drop_database(server_url, DB)
+    harness.drop_database(server_url, DB)
     outcome = f"FAILED: {error}" if error else f"{run.rate:,.0f} events/s"
     print(f"  {run.workload}, {path}, concurrency {concurrency}: {outcome}", flush=True)
     return run
@@ -231,24 +203,24 @@ def python_costs(workload: Workload, size: int) -> dict[str, float]:
     JSON decoding (Quart uses the stdlib json), pydantic validation, conversion."""
     steps: dict[str, list[float]] = {"json.loads": [], "pydantic": [], "to_new_event": []}
     for batch in batches(workload.events, size):
-        body = http_body(batch)
-        with common.Stopwatch() as t:
+        body = client.post_events(batch).body or b""
+        with harness.Stopwatch() as t:
             raw = json.loads(body)
         steps["json.loads"].append(t.seconds * 1000)
-        with common.Stopwatch() as t:
+        with harness.Stopwatch() as t:
             model = EventBatch.model_validate(raw)
         steps["pydantic"].append(t.seconds * 1000)
-        with common.Stopwatch() as t:
+        with harness.Stopwatch() as t:
             [to_new_event(e) for e in model.events]
         steps["to_new_event"].append(t.seconds * 1000)
-    return {name: common.median(values) for name, values in steps.items()}
+    return {name: harness.median(values) for name, values in steps.items()}
 
 
 # ------------------------------------------------------------------ output
 
 
 def report(runs: list[Run], costs: dict[str, dict[str, float]], args: argparse.Namespace) -> None:
-    common.print_table(
+    harness.print_table(
         f"ingest throughput, batches of {args.batch} (goal >= {GOAL:,} events/s over HTTP)",
         [
             "workload",
@@ -278,7 +250,7 @@ def report(runs: list[Run], costs: dict[str, dict[str, float]], args: argparse.N
             for r in runs
         ],
     )
-    common.print_table(
+    harness.print_table(
         "where the time goes: seconds in total (sum over batches; concurrent batches overlap)",
         [
             "workload",
@@ -304,7 +276,7 @@ def report(runs: list[Run], costs: dict[str, dict[str, float]], args: argparse.N
             for r in runs
         ],
     )
-    common.print_table(
+    harness.print_table(
         f"web layer's Python per batch of {args.batch}, median ms (measured in this process)",
         ["workload", *next(iter(costs.values()), {}).keys(), "total"],
         [[name, *c.values(), sum(c.values())] for name, c in costs.items()],
@@ -324,7 +296,7 @@ def _direct(runs: list[Run], run: Run) -> Run:
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "http_ingest")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "http_ingest")
     p.add_argument("--users", type=int, default=20_000, help="shop users (10 events each)")
     p.add_argument("--items", type=int, default=1_000, help="shop catalogue size")
     p.add_argument("--batch", type=int, default=5_000, help="events per POST")
@@ -343,8 +315,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse(argv)
     loads = workloads(args)
     levels = [int(c) for c in args.concurrency.split(",")]
-    with common.postgres() as server_url:
-        settings = common.banner(server_url)
+    with harness.postgres() as server_url:
+        settings = harness.banner(server_url)
         runs = [
             measure(server_url, w, path, c, args.batch, args.workers)
             for w in loads
@@ -353,11 +325,11 @@ def main(argv: list[str] | None = None) -> None:
         ]
     costs = {w.name: python_costs(w, args.batch) for w in loads}
     report(runs, costs, args)
-    common.write_json(
+    harness.write_json(
         args.json,
         {
             "benchmark": "http_ingest",
-            "machine": common.machine(),
+            "machine": harness.machine(),
             "postgres": settings,
             "args": {k: str(v) for k, v in vars(args).items()},
             "runs": [{**asdict(r), "events_per_s": r.rate} for r in runs],

@@ -1,7 +1,7 @@
 """Bulk import of MovieLens 100K with every count maintained, next to the same
 server's set-based yardstick (COPY + one CREATE TABLE AS computing the pairs).
 
-    .venv/bin/python -m app.benchmarks.ingest [--repeat 3] [--windows 0,200] [--json PATH]
+    python -m benchmarks.ingest [--repeat 3] [--windows 0,200] [--json PATH]
 """
 
 from __future__ import annotations
@@ -14,66 +14,17 @@ from typing import Any
 
 import psycopg
 
-from app.benchmarks import common
 from app.db import queries
 from app.importing.events import import_events
 from app.importing.formats import event_format
+from benchmarks import harness
 
 # ml-100k, pair_window = 0: every pair of items rated by one user, counted per user.
 UNBOUNDED_PAIRS = 983_206
 UNBOUNDED_PAIR_USERS = 10_050_406
 
-MAINTAINED_FINGERPRINT = """
-    select count(*), coalesce(sum(p.users), 0),
-           coalesce(sum(hashtext(least(a.external_id, b.external_id) || ' '
-                        || greatest(a.external_id, b.external_id) || ' ' || p.users)::bigint), 0)
-      from recsys.item_pairs p
-      join recsys.items a on a.id = p.item_a
-      join recsys.items b on b.id = p.item_b
-"""
-
-YARDSTICK_FINGERPRINT = """
-    select count(*), coalesce(sum(users), 0),
-           coalesce(sum(hashtext(least(item_a::text, item_b::text) || ' '
-                        || greatest(item_a::text, item_b::text) || ' ' || users)::bigint), 0)
-      from pairs
-"""
-
-# Unbounded: the pair counts from scratch, exactly as the brief's one statement.
-YARDSTICK_TABLE = "create table r (user_id int, item_id int, rating real, ts bigint)"
-YARDSTICK_COPY = "copy r (user_id, item_id, rating, ts) from stdin"
-YARDSTICK_PAIRS = """
-    create table pairs as
-    select a.item_id as item_a, b.item_id as item_b, count(*) as users
-      from r a join r b on a.user_id = b.user_id and a.item_id < b.item_id
-     group by 1, 2
-"""
-
-# Windowed: `line` is the ordinality of the COPY (file order); an item pairs with
-# the user's items at most `window` ranks earlier, as the trigger does.
-YARDSTICK_TABLE_LINED = (
-    "create table r (line bigint generated always as identity,"
-    " user_id int, item_id int, rating real, ts bigint)"
-)
-YARDSTICK_PAIRS_WINDOWED = """
-    create table pairs as
-    with ranked as (
-        select user_id, item_id, row_number() over (partition by user_id order by line) as seq
-          from r
-    )
-    select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as item_b,
-           count(*) as users
-      from ranked a join ranked b
-        on a.user_id = b.user_id and a.seq < b.seq and b.seq - a.seq <= %(window)s
-     group by 1, 2
-"""
-
-
-# Informational: the primary key and the item_b index of recsys.item_pairs.
-YARDSTICK_INDEXES = """
-    alter table pairs add primary key (item_a, item_b);
-    create index on pairs (item_b);
-"""
+# The yardstick's SQL is in sql/queries.sql (bench_yardstick_*): COPY into an
+# unindexed table, then ONE create table as computing the pair counts.
 
 
 @dataclass
@@ -92,13 +43,13 @@ class Result:
 
     @property
     def ratio(self) -> float:
-        return common.median(self.maintained) / common.median(self.yardstick)
+        return harness.median(self.maintained) / harness.median(self.yardstick)
 
     @property
     def ratio_indexed(self) -> float:
         """maintained / (yardstick + building item_pairs' two indexes on its result)."""
-        return common.median(self.maintained) / (
-            common.median(self.yardstick) + common.median(self.yardstick_index)
+        return harness.median(self.maintained) / (
+            harness.median(self.yardstick) + harness.median(self.yardstick_index)
         )
 
     @property
@@ -110,62 +61,63 @@ def checkpoint(server_url: str) -> None:
     """Start every timed run with no dirty buffers of the previous one pending."""
     try:
         with psycopg.connect(server_url, autocommit=True) as conn:
-            conn.execute("checkpoint")
+            conn.execute(queries.get("bench_checkpoint"))
     except psycopg.Error:
         pass  # not a superuser on an external server: measure anyway
 
 
-def fingerprint(url: str, query: str) -> tuple[int, int, int]:
+def fingerprint(url: str, name: str) -> tuple[int, int, int]:
     with psycopg.connect(url) as conn:
-        row = conn.execute(query).fetchone()
+        row = conn.execute(queries.get(name)).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2])
 
 
 def run_maintained(server_url: str, data: Path, window: int, result: Result) -> None:
-    url = common.fresh_database(server_url, "bench_ingest_maintained")
-    common.track_functions(server_url, "bench_ingest_maintained")
+    url = harness.fresh_database(server_url, "bench_ingest_maintained")
+    harness.track_functions(server_url, "bench_ingest_maintained")
     with psycopg.connect(url) as conn:
         conn.execute(queries.get("set_pair_window"), {"pair_window": window})
     checkpoint(server_url)
-    with common.Stopwatch() as t:
+    with harness.Stopwatch() as t:
         report = import_events(url, data, event_format("movielens-100k"), progress=False)
     result.maintained.append(t.seconds)
     result.events = report.inserted
-    spent = common.function_seconds(url)
+    spent = harness.function_seconds(url)
     result.in_ingest_events.append(spent.get("ingest_events", math.nan))
     result.in_trigger.append(spent.get("on_events_inserted", math.nan))
-    result.maintained_pairs = fingerprint(url, MAINTAINED_FINGERPRINT)
-    common.drop_database(server_url, "bench_ingest_maintained")
+    result.maintained_pairs = fingerprint(url, "bench_maintained_pairs")
+    harness.drop_database(server_url, "bench_ingest_maintained")
 
 
 def run_yardstick(server_url: str, data: Path, window: int, result: Result) -> None:
-    url = common.create_database(server_url, "bench_ingest_yardstick")
+    url = harness.create_database(server_url, "bench_ingest_yardstick")
     checkpoint(server_url)
-    with common.Stopwatch() as total, psycopg.connect(url) as conn:
-        with common.Stopwatch() as copy:
-            conn.execute(YARDSTICK_TABLE if window == 0 else YARDSTICK_TABLE_LINED)
-            with conn.cursor().copy(YARDSTICK_COPY) as out:
+    with harness.Stopwatch() as total, psycopg.connect(url) as conn:
+        with harness.Stopwatch() as copy:
+            lined = "bench_yardstick_table" if window == 0 else "bench_yardstick_table_lined"
+            conn.execute(queries.get(lined))
+            with conn.cursor().copy(queries.get("bench_yardstick_copy")) as out:
                 out.write(data.read_bytes())
-        with common.Stopwatch() as pairs:
+        with harness.Stopwatch() as pairs:
             if window == 0:
-                conn.execute(YARDSTICK_PAIRS)
+                conn.execute(queries.get("bench_yardstick_pairs"))
             else:
-                conn.execute(YARDSTICK_PAIRS_WINDOWED, {"window": window})
+                conn.execute(queries.get("bench_yardstick_pairs_windowed"), {"window": window})
         conn.commit()
     result.yardstick.append(total.seconds)
     result.yardstick_copy.append(copy.seconds)
     result.yardstick_pairs.append(pairs.seconds)
-    result.yardstick_result = fingerprint(url, YARDSTICK_FINGERPRINT)
+    result.yardstick_result = fingerprint(url, "bench_yardstick_pairs_fingerprint")
     result.yardstick_index.append(index_pairs(url))
-    common.drop_database(server_url, "bench_ingest_yardstick")
+    harness.drop_database(server_url, "bench_ingest_yardstick")
 
 
 def index_pairs(url: str) -> float:
     """Seconds to give the yardstick's pairs the indexes item_pairs has (reported
     beside the yardstick, not part of it): how much of the gap is index upkeep."""
-    with common.Stopwatch() as t, psycopg.connect(url) as conn:
-        conn.execute(YARDSTICK_INDEXES)
+    with harness.Stopwatch() as t, psycopg.connect(url) as conn:
+        conn.execute(queries.get("bench_yardstick_indexes"))
         conn.commit()
     return t.seconds
 
@@ -201,8 +153,8 @@ def check(result: Result) -> list[str]:
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
-    med = common.median
-    common.print_table(
+    med = harness.median
+    harness.print_table(
         f"ml-100k import, median of {args.repeat} (seconds); goal maintained/yardstick <= 1.5",
         [
             "pair_window",
@@ -230,7 +182,7 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
             for r in results
         ],
     )
-    common.print_table(
+    harness.print_table(
         "where the time goes, median seconds (function times from pg_stat_user_functions)",
         [
             "pair_window",
@@ -271,14 +223,14 @@ def to_json(
 ) -> dict[str, Any]:
     return {
         "benchmark": "ingest",
-        "machine": common.machine(),
+        "machine": harness.machine(),
         "postgres": settings,
         "repeat": args.repeat,
         "results": [
             {
                 **asdict(r),
-                "maintained_median": common.median(r.maintained),
-                "yardstick_median": common.median(r.yardstick),
+                "maintained_median": harness.median(r.maintained),
+                "yardstick_median": harness.median(r.yardstick),
                 "ratio": r.ratio,
                 "ratio_vs_indexed_yardstick": r.ratio_indexed,
                 "pairs_match": r.pairs_match,
@@ -289,14 +241,14 @@ def to_json(
 
 
 def main(argv: list[str] | None = None) -> None:
-    p = common.parser(__doc__.splitlines()[0] if __doc__ else "ingest")
+    p = harness.parser(__doc__.splitlines()[0] if __doc__ else "ingest")
     p.add_argument("--repeat", type=int, default=3, help="measurements per variant (median)")
     p.add_argument("--windows", default="0,200", help="pair_window values, comma-separated")
     args = p.parse_args(argv)
-    data = common.ml100k_file(args.data, "u.data")
+    data = harness.ml100k_file(args.data, "u.data")
     windows = [int(w) for w in args.windows.split(",")]
-    with common.postgres() as server_url:
-        settings = common.banner(server_url)
+    with harness.postgres() as server_url:
+        settings = harness.banner(server_url)
         results = [measure(server_url, data, w, args.repeat) for w in windows]
     report(results, args)
     problems = [problem for r in results for problem in check(r)]
@@ -307,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
             "\ncounts verified: maintained item_pairs == yardstick pairs (count, sum, hash)"
             + ("; unbounded = 983 206 pairs / 10 050 406" if 0 in windows else "")
         )
-    common.write_json(args.json, to_json(results, args, settings))
+    harness.write_json(args.json, to_json(results, args, settings))
     if problems:
         raise SystemExit(1)
 

@@ -1,4 +1,5 @@
-"""The bench's output: a table on stdout, the goals of issue 7, JSON, a PNG."""
+"""The bench's output: a table on stdout, the performance goals (docs/performance.md),
+JSON, a PNG."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.bench.phases import Result
-from app.bench.traffic import READS
-from app.benchmarks import common
+from benchmarks import harness
+from benchmarks.phases import Result
+from benchmarks.traffic import READS
 
 HEADERS = [
     "phase",
@@ -50,7 +51,7 @@ def row(r: Result) -> list[Any]:
 
 
 def print_results(results: list[Result], title: str) -> None:
-    common.print_table(title, HEADERS, [row(r) for r in results])
+    harness.print_table(title, HEADERS, [row(r) for r in results])
     print(
         "gen CPU / app CPU: CPU seconds of this generator / of the app's processes per"
         " wall second (100% = one core); x health: requests/s over GET /health's;"
@@ -62,7 +63,7 @@ def print_results(results: list[Result], title: str) -> None:
 
 
 def goals(results: list[Result]) -> list[dict[str, Any]]:
-    """Issue 7's targets, each with the measured figure and whether it is met."""
+    """The performance goals, each with the measured figure and whether it is met."""
     by = {r.name: r for r in results}
     out = []
 
@@ -96,8 +97,8 @@ def goals(results: list[Result]) -> list[dict[str, Any]]:
 def print_goals(checks: list[dict[str, Any]]) -> None:
     if not checks:
         return
-    common.print_table(
-        "goals (issue 7; a benchmark, not a test)",
+    harness.print_table(
+        "performance goals (docs/performance.md; a benchmark, not a test)",
         ["goal", "measured", "met"],
         [[c["goal"], c["measured"], "yes" if c["met"] else "NO"] for c in checks],
     )
