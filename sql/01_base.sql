@@ -4,7 +4,7 @@
 -- (app.db.queries.schema()); each file needs only what earlier files create.
 -- Every object lives in the schema `recsys`, so the service can share a database
 -- with the application it serves. Migrations (migrations/) apply frozen deltas;
--- tests/integration/test_migrations.py proves both build the same database.
+-- tests/integration/sql/test_migrations.py proves both build the same database.
 -- PL/pgSQL bodies resolve names when called, SQL bodies when created: only the
 -- latter, tables and types constrain the order.
 

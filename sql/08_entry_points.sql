@@ -8,7 +8,7 @@
 -- blends or switches (`method`); content_based takes an optional `product`
 -- (nearest items to it) instead of the user's recent items, and `attributes`
 -- (only items whose attributes contain them). The strategies named here are
--- app.recommenders.STRATEGIES; tests/integration/test_sql_recommenders.py checks.
+-- app.recommenders.STRATEGIES; tests/integration/sql/test_sql_recommenders.py checks.
 create function recsys.recommend(
     for_user text, k integer default 10, strategy text default 'hybrid',
     exclude text[] default '{}', category text default null, include_seen boolean default false,

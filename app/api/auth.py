@@ -18,7 +18,7 @@ OPEN, READ, WRITE, ADMIN = Scope.OPEN, Scope.READ, Scope.WRITE, Scope.ADMIN
 
 # (method, rule) -> the scope a key needs. A route missing here needs admin, so
 # a route added without thinking about access is closed, not open;
-# tests/security/test_auth_matrix.py fails until it is listed.
+# tests/integration/security/test_auth_matrix.py fails until it is listed.
 ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/health"): OPEN,
     ("GET", "/openapi.json"): OPEN,

@@ -8,7 +8,7 @@
 -- (app.db.queries.schema()); each file needs only what earlier files create.
 -- Every object lives in the schema `recsys`, so the service can share a database
 -- with the application it serves. Migrations (migrations/) apply frozen deltas;
--- tests/integration/test_migrations.py proves both build the same database.
+-- tests/integration/sql/test_migrations.py proves both build the same database.
 -- PL/pgSQL bodies resolve names when called, SQL bodies when created: only the
 -- latter, tables and types constrain the order.
 
@@ -1897,7 +1897,7 @@ $$;
 -- blends or switches (`method`); content_based takes an optional `product`
 -- (nearest items to it) instead of the user's recent items, and `attributes`
 -- (only items whose attributes contain them). The strategies named here are
--- app.recommenders.STRATEGIES; tests/integration/test_sql_recommenders.py checks.
+-- app.recommenders.STRATEGIES; tests/integration/sql/test_sql_recommenders.py checks.
 create function recsys.recommend(
     for_user text, k integer default 10, strategy text default 'hybrid',
     exclude text[] default '{}', category text default null, include_seen boolean default false,

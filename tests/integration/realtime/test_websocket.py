@@ -64,7 +64,7 @@ async def test_malformed_messages_get_errors_and_the_socket_stays_usable(served)
             json.dumps({"event": "hello"}),
             json.dumps({"event": "register_user", "data": {"user_id": ""}}),
             json.dumps({"event": "register_user", "data": {"user_id": True}}),
-        ]:  # an oversized message closes the socket (1009): tests/security/test_socket_limits.py
+        ]:  # an oversized message closes the socket (1009): security/test_socket_limits.py
             await ws.send(bad)
             error = await next_event(ws, "error")
             assert error["data"]["message"]
