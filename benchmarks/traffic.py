@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import orjson
 
+from app import recommenders
 from benchmarks.client import Request, post_events
 from benchmarks.workload import TYPE_SHARES, TYPES, Workload
 
@@ -28,21 +29,22 @@ class Case:
     path: Callable[[str], str]
 
 
+def _list(case: str, method: str | None) -> Callable[[str], str]:
+    extra = "" if method is None else f"&method={method}"
+    return lambda u: f"/recommend?case={case}{extra}&k={K}&user_id={u}"
+
+
+# A phase per list a user can ask for (app.recommenders.VARIANTS: every strategy,
+# the hybrid once per method), then the item-driven reads.
 CASES = (
-    Case("popular", "user", lambda u: f"/recommend?case=popular&k={K}&user_id={u}"),
-    Case("behavior_based", "user", lambda u: f"/recommend?case=behavior_based&k={K}&user_id={u}"),
-    Case("collaborative", "user", lambda u: f"/recommend?case=collaborative&k={K}&user_id={u}"),
-    Case("content_based", "user", lambda u: f"/recommend?case=content_based&k={K}&user_id={u}"),
+    *(
+        Case(name if method is None else f"{case}_{method}", "user", _list(case, method))
+        for name, (case, method) in recommenders.VARIANTS.items()
+    ),
     Case(
         "content_based_item",
         "item",
         lambda i: f"/recommend?case=content_based&k={K}&product_id={i}",
-    ),
-    Case("hybrid_adaptive", "user", lambda u: f"/recommend?case=hybrid&k={K}&user_id={u}"),
-    Case(
-        "hybrid_switching",
-        "user",
-        lambda u: f"/recommend?case=hybrid&method=switching&k={K}&user_id={u}",
     ),
     Case("similar", "item", lambda i: f"/items/{i}/similar?k={K}"),
     Case("similar_content", "item", lambda i: f"/items/{i}/similar?k={K}&by=content"),
