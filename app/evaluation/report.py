@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from app.evaluation import charts
+from app.evaluation import ask, charts
 
 ACCURACY = ("ndcg", "precision", "recall", "map", "hit_rate", "mrr")
 BEYOND = ("coverage", "novelty", "diversity", "arp", "head_share", "mean_list_length")
@@ -186,7 +186,7 @@ def rating(figures: dict[str, Any]) -> str:
 def variant_table(result: dict[str, Any], rows: dict[str, Any], rebuilds: bool = False) -> str:
     """One behavior_based variant per row: accuracy, coverage, latency (and rebuild time)."""
     k = result["protocol"]["k"]
-    headers = ["behavior_based", f"NDCG@{k}", f"P@{k}", f"R@{k}", f"MAP@{k}", "coverage"]
+    headers = [ask.BEHAVIOR, f"NDCG@{k}", f"P@{k}", f"R@{k}", f"MAP@{k}", "coverage"]
     headers += ["p50 ms", "p99 ms", *(["full rebuild s"] if rebuilds else [])]
     body = [
         [
