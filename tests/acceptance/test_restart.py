@@ -32,7 +32,7 @@ import websockets
 
 from app.db import migrate
 from tests.support.recompute import assert_exact
-from tests.support.served import free_port, served
+from tests.support.served import free_port, served, wait_until_up
 
 TIMEOUT = 10
 BATCH = 10_000
@@ -208,12 +208,7 @@ def test_a_batch_cut_by_sigkill_of_the_app_is_all_or_nothing(db_url, tmp_path, d
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(url + "/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_up(url)
         poster = post_in_thread(url, big_batch(f"kill{delay}"))
         assert wait_for_ingest(db_url)
         time.sleep(delay)

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +19,7 @@ from app import create_app
 from app.server import hypercorn_config, serve
 from tests.support.auth import ADMIN_KEY, SECURE, bearer
 from tests.support.events import seed
-from tests.support.served import free_port
+from tests.support.served import free_port, wait_until_up
 
 # Examples per operation: bounded so the whole run stays well under a minute.
 EXAMPLES = 25
@@ -52,16 +50,6 @@ class Server(threading.Thread):
     def shutdown(self) -> None:
         self.loop.call_soon_threadsafe(self.stop.set)
         self.join(30)
-
-
-def wait_until_up(url: str) -> None:
-    for _ in range(600):
-        try:
-            if httpx.get(url + "/health").status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.05)
-    raise TimeoutError(url)
 
 
 def counting(asgi_app: Any) -> Any:

@@ -13,7 +13,7 @@ import websockets
 from app import create_app
 from app.config import Settings
 from app.server import hypercorn_config, serve
-from tests.support.served import Served, free_port
+from tests.support.served import Served, free_port, until_up
 from tests.support.sockets import close_code, register, socketio_ws
 
 TIMEOUT = 10
@@ -75,13 +75,7 @@ async def test_recsys_serve_drains_on_sigterm(db_url, workers):
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient() as http:
-            for _ in range(600):
-                try:
-                    if (await http.get(url + "/health")).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    await asyncio.sleep(0.05)
+        await until_up(url)
         ws = await websockets.connect(url.replace("http", "ws") + "/ws")
         await register(ws, "u1")
         process.send_signal(signal.SIGTERM)

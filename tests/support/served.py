@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -48,17 +49,37 @@ async def served(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator
     stop = asyncio.Event()
     task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
     url = f"http://127.0.0.1:{port}"
-    async with httpx.AsyncClient() as client:
-        for _ in range(200):
-            try:
-                if (await client.get(url + "/health")).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.05)
+    await until_up(url)
     try:
         await asyncio.wait_for(app.extensions["recsys.realtime"].listener.connected.wait(), 10)
         yield Served(url, app)
     finally:
         stop.set()
         await task
+
+
+def wait_until_up(url: str, seconds: float = 30.0) -> None:
+    """Block until `url`/health answers 200; TimeoutError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    raise TimeoutError(f"{url}/health did not answer 200 within {seconds:.0f} s")
+
+
+async def until_up(url: str, seconds: float = 30.0) -> None:
+    """Wait until `url`/health answers 200; TimeoutError after `seconds`."""
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            try:
+                if (await client.get(url + "/health")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(0.05)
+    raise TimeoutError(f"{url}/health did not answer 200 within {seconds:.0f} s")
