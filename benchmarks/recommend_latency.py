@@ -63,7 +63,7 @@ def load(server_url: str, args: argparse.Namespace) -> str:
     """A fresh database with ml-100k items and ratings (pair_window as given), analyzed."""
     url = harness.fresh_database(server_url, DB)
     with psycopg.connect(url) as conn:
-        conn.execute(queries.get("set_pair_window"), {"pair_window": args.pair_window})
+        conn.execute(queries.get("apply_tunables"), {"pair_window": args.pair_window})
     items = harness.ml100k_file(args.data, "u.item")
     ratings = harness.ml100k_file(args.data, "u.data")
     with harness.Stopwatch() as t:

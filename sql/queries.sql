@@ -45,9 +45,6 @@ select product_id, score, reason
 select product_id, score, reason
   from recsys.similar_items(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
 
--- name: set_pair_window
-update recsys.settings set pair_window = %(pair_window)s;
-
 -- name: health
 select 1;
 

@@ -31,7 +31,10 @@ def database(upgrade: bool = True, apply_tunables: bool = True) -> str:
     config = settings()
     url = db_url.resolve(config)
     if upgrade:
-        migrate.upgrade(url)
+        try:
+            migrate.upgrade(url)
+        except migrate.UnknownRevision as error:
+            raise Failure(str(error)) from None
     if apply_tunables:
         asyncio.run(_apply_tunables(url, config))
     return url

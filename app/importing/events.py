@@ -56,7 +56,10 @@ def to_events(chunk: pd.DataFrame, fmt: FileFormat) -> pd.DataFrame:
     out["value"] = _numbers(chunk, reader.column(chunk, "value"))
     out["ts"] = _times(chunk, reader.column(chunk, "time"), fmt.time_unit)
     keys = reader.column(chunk, "event_id")
-    out["event_id"] = keys.str.strip().replace("", None) if keys is not None else None
+    if keys is not None:
+        keys = keys.str.strip()
+        _reject(chunk, keys.str.len() > MAX_ID, f"event id longer than {MAX_ID} characters")
+    out["event_id"] = keys.replace("", None) if keys is not None else None
     return out
 
 

@@ -129,3 +129,12 @@ def test_db_url_prints_the_configured_database(run, db_url):
     result = run("db", "url")
     assert result.exit_code == 0
     assert result.output.strip() == db_url
+
+
+def test_overlong_event_id_is_named_with_its_line(run, db_url, tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text(f"u1,p1,view,e1\nu1,p2,view,{'e' * 300}\n")
+    result = run("import", "events", path, "--columns", "user,item,type,event_id")
+    assert result.exit_code == 1
+    assert "line 2" in result.output and "event id longer than 256" in result.output
+    assert count(db_url, "events") == 0
