@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,36 +48,50 @@ def prune(
     older_than: datetime,
     max_users: int = BATCH_USERS,
     progress: Callable[[Pruned], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Pruned:
-    """Delete every event with ts < older_than, one committed batch of users at a time."""
+    """Delete every event with ts < older_than, one committed batch of users at a
+    time; when `stop` is set, return after the batch in progress (the rest waits
+    for the next prune, and every aggregate stays exact either way)."""
     done = Pruned()
     with psycopg.connect(url, autocommit=True) as conn:
-        while True:
+        while stop is None or not stop.is_set():
             users, events = retention.prune_batch(conn, older_than, max_users)
             if users == 0:
                 return done
             done = done.add(users, events)
             if progress is not None:
                 progress(done)
+    return done
 
 
-def prune_if_free(url: str, older_than_days: float) -> Pruned | None:
+def prune_if_free(
+    url: str, older_than_days: float, stop: threading.Event | None = None
+) -> Pruned | None:
     """Prune unless another instance is pruning (advisory lock); None if skipped."""
     with locks.held_if_free(url, "prune") as held:
         if not held:
             log.info("another instance is pruning; skipping this round")
             return None
-        done = prune(url, cutoff(older_than_days))
+        done = prune(url, cutoff(older_than_days), stop=stop)
     log.info("retention: %d events of %d users pruned", done.events, done.users)
     return done
 
 
 async def every(url: str, older_than_days: float, seconds: float = PRUNE_EVERY) -> None:
-    """Prune at start, then after each `seconds`; a failed round is logged and retried."""
-    # A thread: a prune is many blocking statements; the loop keeps serving.
-    await periodic.every(
-        seconds,
-        lambda: asyncio.to_thread(prune_if_free, url, older_than_days),
-        "retention round failed; the next one retries",
-        at_start=True,
-    )
+    """Prune at start, then after each `seconds`; a failed round is logged and retried.
+
+    Cancelled (jobs.stop()), a prune in progress ends after its current batch:
+    cancelling the task cannot stop its thread, the event can.
+    """
+    stop = threading.Event()
+    try:
+        # A thread: a prune is many blocking statements; the loop keeps serving.
+        await periodic.every(
+            seconds,
+            lambda: asyncio.to_thread(prune_if_free, url, older_than_days, stop),
+            "retention round failed; the next one retries",
+            at_start=True,
+        )
+    finally:
+        stop.set()

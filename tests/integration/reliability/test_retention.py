@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import UTC, datetime, timedelta
 
 import psycopg
@@ -62,6 +63,17 @@ def test_prune_keeps_the_aggregates_exact(db_url, conn):
         0,
     )
     assert len(got["item_pairs"]) == 2  # (a, c) by u1 and (b, c) by u3
+
+
+def test_a_stopped_prune_ends_after_its_batch_and_stays_exact(db_url, conn):
+    seed(conn)
+    stop = threading.Event()
+    done = retention.prune(
+        db_url, retention.cutoff(30, NOW), max_users=1, progress=lambda _: stop.set(), stop=stop
+    )
+    assert done.batches == 1  # two users have old events: one batch was left for later
+    assert_exact(conn)
+    assert retention.prune(db_url, retention.cutoff(30, NOW), max_users=1).batches == 1
 
 
 def test_prune_with_nothing_old_is_a_no_op(db_url, conn):
