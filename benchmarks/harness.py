@@ -28,7 +28,11 @@ from psycopg import conninfo, sql
 
 from app.db import migrate, queries
 
-ML100K = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+# As for the tests: REC_ML100K, else ../shared/data/ml-100k beside the checkout.
+ML100K = Path(
+    os.environ.get("REC_ML100K")
+    or Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
+).expanduser()
 
 
 # ------------------------------------------------------------------ arguments
@@ -38,7 +42,9 @@ def parser(description: str) -> argparse.ArgumentParser:
     """An argument parser with the options every benchmark shares."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--json", type=Path, metavar="PATH", help="also write the results as JSON")
-    p.add_argument("--data", type=Path, default=ML100K, help="MovieLens 100K directory")
+    p.add_argument(
+        "--data", type=Path, default=ML100K, help="MovieLens 100K directory (REC_ML100K)"
+    )
     return p
 
 

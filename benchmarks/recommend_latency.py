@@ -17,10 +17,12 @@ from urllib.parse import quote
 
 import psycopg
 
+from app import recommenders
 from app.db import queries
 from app.importing.events import import_events
 from app.importing.formats import event_format, item_format
 from app.importing.items import import_items
+from app.recommenders.base import Query
 from benchmarks import client, harness, traffic
 
 DB = "bench_recommend"
@@ -31,7 +33,13 @@ WARMUP = 20  # calls before timing: caches, prepared statements, connections
 @dataclass(frozen=True)
 class Case:
     request: traffic.Case  # the HTTP request, as recsys bench sends it
-    query: str  # the named query of sql/queries.sql that the service runs for it
+    # The strategy the service runs for it (through the `recommend` named query),
+    # or None for /items/{id}/similar (the `similar_items` query).
+    strategy: str | None
+
+    @property
+    def query(self) -> str:
+        return "similar_items" if self.strategy is None else "recommend"
 
     @property
     def name(self) -> str:
@@ -42,8 +50,9 @@ class Case:
         return "users" if self.request.by == "user" else "items"
 
     def params(self, key: str) -> dict[str, Any]:
-        by = "user_id" if self.request.by == "user" else "product_id"
-        return {by: key, "k": K, "exclude": [], "category": None}
+        if self.strategy is not None:
+            return recommenders.recommend_params(self.strategy, Query(user_id=key, k=K))
+        return {"product_id": key, "k": K, "exclude": [], "category": None}
 
     def path(self, key: str) -> str:
         return self.request.path(quote(key, safe=""))
@@ -52,7 +61,7 @@ class Case:
 CASES = [
     Case(traffic.case("behavior_based"), "behavior_based"),
     Case(traffic.case("popular"), "popular"),
-    Case(traffic.case("similar"), "similar_items"),
+    Case(traffic.case("similar"), None),
 ]
 
 

@@ -31,7 +31,9 @@ from typing import Any
 
 import psycopg
 
+from app import recommenders
 from app.db import queries
+from app.recommenders.base import Query
 from benchmarks import harness, seed, workload
 
 EVENTS = (10_000, 100_000, 1_000_000)
@@ -57,8 +59,9 @@ def read(name: str, params: dict[str, Any]) -> Callable[[Conn], object]:
     return lambda conn: conn.execute(query, params).fetchall()
 
 
-def by_user(user: str) -> dict[str, Any]:
-    return {"user_id": user, "k": 10, "exclude": [], "category": None}
+def strategy(case: str, user: str) -> Callable[[Conn], object]:
+    """One list of strategy `case`, as the service asks for it."""
+    return read("recommend", recommenders.recommend_params(case, Query(user_id=user, k=10)))
 
 
 def by_item(item: str) -> dict[str, Any]:
@@ -97,15 +100,15 @@ def measure(url: str, users: list[str], items: list[str]) -> dict[str, Any]:
         }
         conn.autocommit = True
         result["full_refresh_s"] = seconds(conn, "refresh_neighbor_lists", {"everything": True})
-        result["behavior_based"] = timed(conn, [read("behavior_based", by_user(u)) for u in who])
+        result["behavior_based"] = timed(conn, [strategy("behavior_based", u) for u in who])
         result["similar_items"] = timed(conn, [read("similar_items", by_item(i)) for i in what])
-        result["popular"] = timed(conn, [read("popular", by_user(u)) for u in who])
+        result["popular"] = timed(conn, [strategy("popular", u) for u in who])
         conn.execute(queries.get("ingest_events"), views(who[:NEW_EVENTS], what[-NEW_EVENTS:]))
         result["incremental_refresh_s"] = seconds(
             conn, "refresh_neighbor_lists", {"everything": False}
         )
         conn.execute(queries.get("drop_neighbor_lists"))
-        live = [read("behavior_based", by_user(u)) for u in who]
+        live = [strategy("behavior_based", u) for u in who]
         result["behavior_based_live"] = timed(conn, live)
     return result
 

@@ -112,7 +112,7 @@ def client(app: object) -> object:
 
 
 # MovieLens 100K is read where it lies, never copied into the repository:
-# `pytest --ml100k DIR`, else REC_TEST_ML100K, else ../shared/data/ml-100k
+# `pytest --ml100k DIR`, else REC_ML100K, else ../shared/data/ml-100k
 # beside the repository. Tests that need it skip when it is absent, saying where
 # they looked.
 ML100K_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-100k"
@@ -124,10 +124,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 @pytest.fixture(scope="session")
 def ml100k(request: pytest.FixtureRequest) -> Path:
-    given = request.config.getoption("--ml100k") or os.environ.get("REC_TEST_ML100K")
+    given = request.config.getoption("--ml100k") or os.environ.get("REC_ML100K")
     folder = Path(given).expanduser() if given else ML100K_DEFAULT
     if not (folder / "u.data").exists():
-        pytest.skip(f"MovieLens 100K not found at {folder} (set --ml100k DIR or REC_TEST_ML100K)")
+        pytest.skip(f"MovieLens 100K not found at {folder} (set --ml100k DIR or REC_ML100K)")
     return folder
 
 

@@ -85,7 +85,13 @@ VARIANTS = _variants()
 
 async def recommend(conn: Connection, case: str, query: Query) -> list[Recommendation]:
     """The top-k of strategy `case` (one of NAMES) for the query."""
-    return await _run(conn, "recommend", {**_params(query), "case": case})
+    return await _run(conn, "recommend", recommend_params(case, query))
+
+
+def recommend_params(case: str, query: Query) -> dict[str, Any]:
+    """The parameters of the `recommend` named query: what `recommend` sends, for
+    callers that time the SQL itself (the benchmarks)."""
+    return {**_params(query), "case": case}
 
 
 async def similar_items(conn: Connection, query: Query, by: str) -> list[Recommendation]:

@@ -1,4 +1,5 @@
 import re
+from pathlib import Path
 
 from app.db import queries
 
@@ -28,3 +29,18 @@ def test_every_schema_function_has_one_body():
     assert len(names) > 40
     assert not [name for replace, name in created if replace]
     assert sorted(names) == sorted(set(names))
+
+
+def test_every_query_the_code_names_exists():
+    # Every literal name given to queries.get in the service, the benchmarks or the
+    # tests must name a block of sql/queries.sql (a KeyError at run time otherwise).
+    root = Path(__file__).resolve().parents[2]
+    named = set(queries.all_queries())
+    asked = {
+        (path.relative_to(root), name)
+        for folder in ("app", "benchmarks", "tests")
+        for path in (root / folder).rglob("*.py")
+        for name in re.findall(r"queries\.get\(\s*\"(\w+)\"", path.read_text())
+    }
+    assert len(asked) > 40
+    assert [(str(path), name) for path, name in sorted(asked) if name not in named] == []

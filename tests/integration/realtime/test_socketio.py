@@ -1,4 +1,4 @@
-"""Socket.IO clients written for the seed work unchanged."""
+"""Socket.IO clients written for the original Flask + Socket.IO service work unchanged."""
 
 import asyncio
 

@@ -1,6 +1,6 @@
 """Property: after any interleaving of single inserts, batches, duplicate deliveries,
 erasures and prunes, every trigger-maintained aggregate equals its recompute from
-recsys.events (tests/integration/recompute.py), and the events table matches a model.
+recsys.events (tests/support/recompute.py), and the events table matches a model.
 
 Each hypothesis example runs inside one transaction of the test's database and is
 rolled back, so examples start from an empty schema without recreating it.

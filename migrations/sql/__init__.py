@@ -1,0 +1,1 @@
+"""The revisions' frozen SQL, installed as `app.migrations.sql`."""
