@@ -2,19 +2,6 @@
 
 import psycopg
 import pytest
-from click.testing import CliRunner
-
-from app.cli import main
-
-
-@pytest.fixture
-def run(db_url, monkeypatch):
-    monkeypatch.setenv("REC_DATABASE_URL", db_url)
-
-    def invoke(*args):
-        return CliRunner().invoke(main, [str(a) for a in args])
-
-    return invoke
 
 
 def count(db_url, table):

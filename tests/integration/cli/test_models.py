@@ -1,22 +1,9 @@
 """`recsys train`, `recsys models`, `recsys models activate` against a real database."""
 
 import psycopg
-import pytest
-from click.testing import CliRunner
 
-from app.cli import main
 from app.jobs import training as scheduled
 from tests.support.training import load, taste_ratings, views_of_groups
-
-
-@pytest.fixture
-def run(db_url, monkeypatch):
-    monkeypatch.setenv("REC_DATABASE_URL", db_url)
-
-    def invoke(*args):
-        return CliRunner().invoke(main, [str(a) for a in args])
-
-    return invoke
 
 
 def test_train_list_and_roll_back(run, conn):
