@@ -377,3 +377,131 @@ select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as 
 -- Informational: the primary key and the item_b index of recsys.item_pairs.
 alter table pairs add primary key (item_a, item_b);
 create index on pairs (item_b);
+
+-- ------------------------------------------------------------ experiments
+-- app/experiments: definitions, assignment, reports (sql/10_experiments.sql).
+
+-- name: insert_experiment
+-- One experiment and its arms, in the order given (the first is the control).
+with created as (
+    insert into recsys.experiments (name, mode, description)
+    values (%(name)s, %(mode)s, %(description)s)
+    returning id
+)
+insert into recsys.experiment_arms (experiment_id, name, position, case_name, method, params, share)
+select created.id, a.arm->>'name', a.position, a.arm->>'case', a.arm->>'method',
+       coalesce(a.arm->'params', '{}'), (a.arm->>'share')::real
+  from created, jsonb_array_elements(%(arms)s::jsonb) with ordinality as a(arm, position);
+
+-- name: select_experiments
+-- Every experiment (name null) or one, newest first, with its arms in position order.
+select e.id, e.name, e.mode, e.description, e.status, e.created_at, e.started_at, e.stopped_at,
+       jsonb_agg(jsonb_build_object('name', a.name, 'case', a.case_name, 'method', a.method,
+                                    'params', a.params, 'share', a.share)
+                 order by a.position) as arms
+  from recsys.experiments e
+  join recsys.experiment_arms a on a.experiment_id = e.id
+ where %(name)s::text is null or e.name = %(name)s::text
+ group by e.id
+ order by e.created_at desc, e.id desc;
+
+-- name: start_experiment
+select name from recsys.start_experiment(%(name)s);
+
+-- name: stop_experiment
+select name from recsys.stop_experiment(%(name)s);
+
+-- name: assign_experiment
+-- The hot path of GET /recommend?experiment=: status, mode and every arm, with
+-- the one the user is assigned to by hash flagged.
+select mode, status, arm, case_name, method, params, assigned
+  from recsys.arms_for(%(experiment)s, %(user_id)s);
+
+-- name: experiment_arm_figures
+-- Per arm: what was shown (recsys.exposures) and what the list's own user then
+-- did with its items (recsys.attributions; an event on an item the list did
+-- not hold counts for nothing). A/B credits a list's arm; interleaving the arm
+-- that placed the item (placed_by). A click or a conversion is an impression
+-- (list, position) with at least one positive or conversion event, counted
+-- once however many events it had.
+with arms as (
+    select a.name, a.position, a.case_name, a.method
+      from recsys.experiments e
+      join recsys.experiment_arms a on a.experiment_id = e.id
+     where e.name = %(experiment)s
+),
+shown as (
+    select coalesce(x.arm, x.placed_by[n]) as arm, x.user_id, x.recomm_id
+      from recsys.exposures x
+     cross join generate_subscripts(x.items, 1) as n
+     where x.experiment = %(experiment)s
+),
+exposed as (
+    select arm, count(distinct user_id) as users, count(distinct recomm_id) as lists,
+           count(*) as impressions
+      from shown
+     group by arm
+),
+hits as (
+    select coalesce(x.arm, x.placed_by[t.position]) as arm, x.user_id,
+           bool_or(t.kind = 'positive') as clicked, bool_or(t.conversion) as converted
+      from recsys.exposures x
+      join recsys.attributions t on t.recomm_id = x.recomm_id and t.user_id = x.user_id
+     where x.experiment = %(experiment)s and t.position is not null
+     group by x.recomm_id, t.position  -- the exposure's key: its other columns follow
+),
+acted as (
+    select arm,
+           count(*) filter (where clicked) as clicks,
+           count(*) filter (where converted) as conversions,
+           count(distinct user_id) filter (where clicked) as users_clicked,
+           count(distinct user_id) filter (where converted) as users_converted
+      from hits
+     group by arm
+)
+select a.name as arm, a.position, a.case_name, a.method,
+       coalesce(e.users, 0) as users, coalesce(e.lists, 0) as lists,
+       coalesce(e.impressions, 0) as impressions,
+       coalesce(c.clicks, 0) as clicks, coalesce(c.conversions, 0) as conversions,
+       coalesce(c.users_clicked, 0) as users_clicked,
+       coalesce(c.users_converted, 0) as users_converted
+  from arms a
+  left join exposed e on e.arm = a.name
+  left join acted c on c.arm = a.name
+ order by a.position;
+
+-- name: experiment_wins
+-- Interleaving, per arm: the users who clicked more of the items it placed
+-- than of the other arm's, over all their interleaved lists (ties, 0-0
+-- included, decide nothing: the sign test drops them).
+with arms as (
+    select a.name, a.position
+      from recsys.experiments e
+      join recsys.experiment_arms a on a.experiment_id = e.id
+     where e.name = %(experiment)s
+),
+clicks as (
+    select distinct x.user_id, x.recomm_id, t.position, x.placed_by[t.position] as arm
+      from recsys.exposures x
+      join recsys.attributions t on t.recomm_id = x.recomm_id and t.user_id = x.user_id
+     where x.experiment = %(experiment)s and t.kind = 'positive' and t.position is not null
+),
+per_user as (
+    select user_id, arm, count(*) as clicks,
+           rank() over (partition by user_id order by count(*) desc) as place
+      from clicks
+     group by user_id, arm
+),
+winners as (
+    -- the arm ranked first, unless another arm ties it
+    select w.user_id, w.arm
+      from per_user w
+     where w.place = 1
+       and not exists (select 1 from per_user o
+                        where o.user_id = w.user_id and o.arm <> w.arm and o.place = 1)
+)
+select a.name as arm, count(w.user_id) as wins
+  from arms a
+  left join winners w on w.arm = a.name
+ group by a.name, a.position
+ order by a.position;

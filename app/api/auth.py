@@ -42,6 +42,13 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("PUT", "/items/<path:product_id>"): WRITE,
     ("POST", "/users/<path:user_id>/token"): WRITE,
     ("DELETE", "/users/<path:user_id>"): ADMIN,
+    # Experiments (app/api/experiments.py): defining what users see is admin's.
+    ("POST", "/admin/experiments"): ADMIN,
+    ("GET", "/admin/experiments"): ADMIN,
+    ("GET", "/admin/experiments/<name>"): ADMIN,
+    ("POST", "/admin/experiments/<name>/start"): ADMIN,
+    ("POST", "/admin/experiments/<name>/stop"): ADMIN,
+    ("GET", "/admin/experiments/<name>/report"): ADMIN,
 }
 
 

@@ -21,6 +21,17 @@ ID_PARAMETERS = {"product_id", "user_id"}
 # Errors particular to one route, beyond those every route of its kind answers.
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/predict"): {409: "no explicit model trained yet (`recsys train`)"},
+    ("POST", "/admin/experiments"): {409: "an experiment of that name exists"},
+    ("GET", "/admin/experiments/<name>"): {404: "unknown experiment"},
+    ("POST", "/admin/experiments/<name>/start"): {
+        404: "unknown experiment",
+        409: "the experiment is stopped",
+    },
+    ("POST", "/admin/experiments/<name>/stop"): {
+        404: "unknown experiment",
+        409: "the experiment has not started",
+    },
+    ("GET", "/admin/experiments/<name>/report"): {404: "unknown experiment"},
 }
 
 # Success responses that are not a JSON model, so quart-schema cannot know them.

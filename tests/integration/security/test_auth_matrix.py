@@ -38,6 +38,12 @@ EXPECTED: dict[tuple[str, str], Scope] = {
     ("PUT", "/items/<path:product_id>"): WRITE,
     ("POST", "/users/<path:user_id>/token"): WRITE,
     ("DELETE", "/users/<path:user_id>"): ADMIN,
+    ("POST", "/admin/experiments"): ADMIN,
+    ("GET", "/admin/experiments"): ADMIN,
+    ("GET", "/admin/experiments/<name>"): ADMIN,
+    ("POST", "/admin/experiments/<name>/start"): ADMIN,
+    ("POST", "/admin/experiments/<name>/stop"): ADMIN,
+    ("GET", "/admin/experiments/<name>/report"): ADMIN,
 }
 GRANTS = {"none": None, "read": READ, "write": WRITE, "admin": ADMIN}
 
