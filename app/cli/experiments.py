@@ -184,7 +184,7 @@ def describe(experiment: store.Experiment) -> str:
         + (f" x{arm.share:g}" if experiment.mode == store.AB else "")
         for arm in experiment.arms
     )
-    return f"{experiment.name}  {experiment.mode:<10} {experiment.status:<8} {arms}"
+    return f"{experiment.name:<20} {experiment.mode:<10} {experiment.status:<8} {arms}"
 
 
 def strategy(case: str, method: str | None) -> str:
