@@ -38,7 +38,11 @@ class ArmIn(BaseModel):
         default_factory=dict, description="`category` (text), `rotation` (0..1)"
     )
     share: float = Field(
-        1.0, gt=0, allow_inf_nan=False, description="relative share of users (A/B)"
+        1.0,
+        gt=0,
+        le=store.MAX_SHARE,
+        allow_inf_nan=False,
+        description="relative share of users (A/B)",
     )
 
 
@@ -139,6 +143,10 @@ class ReportOut(BaseModel):
     comparisons: list[ComparisonOut] = Field(description="A/B: each arm against the control")
     interleaving: SignTestOut | None = Field(description="interleaving: the sign test")
     alpha: float
+    sample_ratio_p: float | None = Field(
+        description="A/B: chi-square p-value of users per arm against the shares;"
+        " below 0.001 the verdict warns"
+    )
     winner: str | None = Field(description="null: no significant difference")
     verdict: str
 

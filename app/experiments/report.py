@@ -13,6 +13,8 @@ from app.db.pool import Connection
 from app.experiments import stats, store
 
 ALPHA = 0.05
+# Below this, users per arm contradict the shares too strongly to be chance.
+SAMPLE_RATIO_ALPHA = 0.001
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,9 @@ class Report:
     comparisons: tuple[Comparison, ...]  # A/B only
     interleaving: stats.SignTest | None  # interleaving only
     alpha: float
+    # A/B: p-value of users per arm against the shares; below SAMPLE_RATIO_ALPHA
+    # the verdict warns that the comparison cannot be trusted.
+    sample_ratio_p: float | None
     winner: str | None  # the arm that wins at alpha; None: no significant difference
     verdict: str
 
@@ -112,7 +117,15 @@ def _ab(experiment: store.Experiment, arms: tuple[ArmFigures, ...], alpha: float
         for arm in arms[1:]
     )
     winner, verdict = ab_verdict(control.name, comparisons, alpha)
-    return _report(experiment, arms, alpha, winner, verdict, comparisons=comparisons)
+    ratio = stats.sample_ratio([a.users for a in arms], [a.share for a in experiment.arms])
+    if ratio is not None and ratio < SAMPLE_RATIO_ALPHA:
+        verdict = (
+            f"sample ratio mismatch (p = {ratio:.3g}): users per arm do not follow the"
+            f" shares, so do not trust this comparison; {verdict}"
+        )
+    return _report(
+        experiment, arms, alpha, winner, verdict, comparisons=comparisons, sample_ratio_p=ratio
+    )
 
 
 def ab_verdict(
@@ -166,6 +179,7 @@ def _report(
     verdict: str,
     comparisons: tuple[Comparison, ...] = (),
     interleaving: stats.SignTest | None = None,
+    sample_ratio_p: float | None = None,
 ) -> Report:
     return Report(
         experiment=experiment.name,
@@ -177,6 +191,7 @@ def _report(
         comparisons=comparisons,
         interleaving=interleaving,
         alpha=alpha,
+        sample_ratio_p=sample_ratio_p,
         winner=winner,
         verdict=verdict,
     )

@@ -9,6 +9,7 @@ compares, per user, which arm's items were clicked more: a sign test.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scipy import stats
@@ -84,3 +85,14 @@ def sign_test(control_wins: int, treatment_wins: int) -> SignTest:
         float(interval.low),
         float(interval.high),
     )
+
+
+def sample_ratio(users: Sequence[int], shares: Sequence[float]) -> float | None:
+    """p-value that users fell into the arms as the shares say (chi-square). A
+    tiny one (a sample ratio mismatch) means something other than the hash
+    decided who was counted where: lost exposures, a cache, a bot in one arm."""
+    total = sum(users)
+    if not total:
+        return None
+    expected = [total * share / sum(shares) for share in shares]
+    return float(stats.chisquare(users, expected).pvalue)

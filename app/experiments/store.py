@@ -33,6 +33,8 @@ MODES = (AB, INTERLEAVE)
 # As the tables' checks (sql/10_experiments.sql): safe in a URL path and a query string.
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 MAX_DESCRIPTION = 1000
+# Shares are relative (1:3 is 25:75); the bound keeps them inside a real.
+MAX_SHARE = 1e6
 
 
 @dataclass(frozen=True)
@@ -173,8 +175,8 @@ def _arm(n: int, arm: ArmSpec) -> ArmSpec:
     share = arm.share
     if isinstance(share, bool) or not isinstance(share, int | float) or not math.isfinite(share):
         raise InvalidExperiment("share must be a number", f"{where}.share")
-    if share <= 0:
-        raise InvalidExperiment("share must be greater than 0", f"{where}.share")
+    if not 0 < share <= MAX_SHARE:
+        raise InvalidExperiment(f"share must be in (0, {MAX_SHARE:g}]", f"{where}.share")
     params = _params(arm.params, where)
     return ArmSpec(arm.name, arm.case, _method(arm, where), params, float(share))
 

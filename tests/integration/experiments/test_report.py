@@ -142,3 +142,15 @@ async def test_a_winner_with_enough_users(conn, db_url, shop):
     built = await build(db_url, "big")
     assert built.winner == "treatment" and built.verdict.startswith("treatment wins")
     assert built.comparisons[0].click_rate.difference == pytest.approx(0.2)
+
+
+async def test_a_sample_ratio_mismatch_is_flagged(conn, db_url, shop):
+    _, i = shop
+    create(conn, "skew", "ab", [("control", "popular", 1), ("treatment", "popular", 1)])
+    for arm, users in (("control", 150), ("treatment", 50)):
+        for n in range(users):
+            show(conn, "skew", user(conn, f"{arm}-{n}"), [i["i1"]], arm=arm)
+    conn.commit()
+    built = await build(db_url, "skew")
+    assert built.sample_ratio_p is not None and built.sample_ratio_p < 1e-6
+    assert built.verdict.startswith("sample ratio mismatch")

@@ -61,3 +61,11 @@ def test_sign_test_is_the_exact_binomial_by_hand():
 def test_sign_test_without_decided_users():
     test = stats.sign_test(0, 0)
     assert test.p_value is None and test.share is None
+
+
+def test_sample_ratio_is_the_chi_square_by_hand():
+    # 530 and 470 users where the shares say 1:1: chi2 = (30^2 + 30^2) / 500 = 3.6, 1 dof.
+    p = stats.sample_ratio([530, 470], [1, 1])
+    assert p == pytest.approx(math.erfc(math.sqrt(3.6 / 2)))
+    assert stats.sample_ratio([250, 750], [1, 3]) == pytest.approx(1.0)
+    assert stats.sample_ratio([0, 0], [1, 1]) is None
