@@ -14,7 +14,7 @@ from typing import Any
 
 from app.db import queries
 from app.db.pool import Connection
-from app.experiments.errors import ExperimentNotFound, ExperimentNotRunning
+from app.experiments.errors import ExperimentNotFound, ExperimentNotRunning, InvalidExperiment
 from app.experiments.store import INTERLEAVE
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Assignment",
     "ExperimentNotFound",
     "ExperimentNotRunning",
+    "InvalidExperiment",
     "assign",
     "team_draft",
 ]
@@ -47,8 +48,12 @@ async def assign(conn: Connection, experiment: str, user_id: str) -> Assignment:
     """The arms `user_id` is served in `experiment`.
 
     Raises ExperimentNotFound (an unknown name) or ExperimentNotRunning (a draft
-    or a stopped experiment); both carry `field` = "experiment".
+    or a stopped experiment), both with `field` = "experiment", and
+    InvalidExperiment (field "user_id") without a user: the hash needs one.
+    The admin blueprint maps them to 404, 409 and 400 for every route.
     """
+    if not user_id:
+        raise InvalidExperiment(f"experiment {experiment!r} needs a user_id", "user_id")
     cur = await conn.execute(
         queries.get("assign_experiment"), {"experiment": experiment, "user_id": user_id}
     )
@@ -73,7 +78,8 @@ def team_draft(lists: Sequence[Sequence[str]], k: int, seed: str) -> list[tuple[
     gives the same list, so a page can be rebuilt and audited. A list that runs
     dry leaves the rest to the others, so the result is k long while any list
     has items; an item both lists hold is placed once, by whichever gets to it
-    first, and credited to that list.
+    first, and credited to that list. A good seed is the page's recomm_id: the
+    ledger then holds all it takes to rebuild the page.
     """
     placed: list[tuple[str, int]] = []
     taken: set[str] = set()

@@ -71,6 +71,9 @@ async def test_unknown_and_not_running_experiments_raise(db_url):
         with pytest.raises(serving.ExperimentNotFound, match="'nope'") as missing:
             await serving.assign(conn, "nope", "1")
         assert missing.value.field == "experiment"
+        with pytest.raises(serving.InvalidExperiment, match="needs a user_id") as anonymous:
+            await serving.assign(conn, "exp", "")
+        assert anonymous.value.field == "user_id"
         with pytest.raises(serving.ExperimentNotRunning, match="draft") as draft:
             await serving.assign(conn, "exp", "1")
         assert draft.value.status == "draft"
