@@ -73,7 +73,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         # Whether or not this start migrated: the SQL reads its tunables from the table.
         async with pool.connection() as conn:
             await tunables.apply(conn, settings)
-        realtime = Realtime(pool, url, settings.listen_probe_seconds)
+        realtime = Realtime(pool, url, settings.listen_probe_seconds, settings.exposures)
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
         app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)

@@ -83,6 +83,11 @@ def _optional_count(env: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _optional_positive(env: Mapping[str, str], name: str) -> int | None:
+    """A count of 1 or more; None when unset."""
+    return _positive(env, name, 1) if env.get(name) else None
+
+
 def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     raw = env.get(name, "").strip()
     if raw == "":
@@ -121,6 +126,11 @@ class Settings:
     pool_max: int = 10
     # Copied into recsys.settings on start (app/db/tunables.py); None keeps the stored value.
     pair_window: int | None = None
+    page_ttl_minutes: int | None = None
+    attribution_hours: int | None = None
+    # Log every served list in recsys.exposures (off: no recomm_id paging or
+    # attribution; for measuring the ledger's cost).
+    exposures: bool = True
     max_batch: int = MAX_BATCH
     migrate_on_start: bool = True
     listen_probe_seconds: float = 5.0
@@ -174,6 +184,9 @@ class Settings:
             pool_min=_int(env, "REC_POOL_MIN", cls.pool_min),
             pool_max=_int(env, "REC_POOL_MAX", cls.pool_max),
             pair_window=_optional_count(env, "REC_PAIR_WINDOW"),
+            page_ttl_minutes=_optional_positive(env, "REC_PAGE_TTL_MINUTES"),
+            attribution_hours=_optional_positive(env, "REC_ATTRIBUTION_HOURS"),
+            exposures=_bool(env, "REC_EXPOSURES", cls.exposures),
             max_batch=_positive(env, "REC_MAX_BATCH", cls.max_batch),
             migrate_on_start=_bool(env, "REC_MIGRATE", cls.migrate_on_start),
             train_every=_seconds(env, "REC_TRAIN_EVERY"),

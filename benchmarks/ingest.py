@@ -77,7 +77,10 @@ def run_maintained(server_url: str, data: Path, window: int, result: Result) -> 
     url = harness.fresh_database(server_url, "bench_ingest_maintained")
     harness.track_functions(server_url, "bench_ingest_maintained")
     with psycopg.connect(url) as conn:
-        conn.execute(queries.get("apply_tunables"), {"pair_window": window})
+        conn.execute(
+            queries.get("apply_tunables"),
+            {"pair_window": window, "page_ttl_minutes": None, "attribution_hours": None},
+        )
     checkpoint(server_url)
     with harness.Stopwatch() as t:
         report = import_events(url, data, event_format("movielens-100k"), progress=False)

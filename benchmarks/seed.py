@@ -16,6 +16,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
+from app.db import events as db_events
 from app.db import queries
 from benchmarks.workload import TYPES, Workload, item_rows, timestamps
 
@@ -86,14 +87,18 @@ def staged_text(w: Workload, start: int, stop: int) -> str:
 def ingest_params(events: Sequence[Mapping[str, Any]]) -> dict[str, list[Any]]:
     """The named query ingest_events' arguments for event dicts (POST /events'
     shape, timestamps as unix seconds or absent), as app.db.events sends them."""
-    return {
-        "user_ids": [e["user_id"] for e in events],
-        "product_ids": [e["product_id"] for e in events],
-        "event_types": [e["event_type"] for e in events],
-        "values": [e.get("value") for e in events],
-        "timestamps": [_when(e.get("timestamp")) for e in events],
-        "event_keys": [None] * len(events),
-    }
+    return db_events.ingest_params(
+        [
+            db_events.NewEvent(
+                e["user_id"],
+                e["product_id"],
+                e["event_type"],
+                value=e.get("value"),
+                timestamp=_when(e.get("timestamp")),
+            )
+            for e in events
+        ]
+    )
 
 
 def _when(value: Any) -> datetime | None:

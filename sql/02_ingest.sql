@@ -3,9 +3,11 @@
 
 -- ----------------------------------------------------------------- aggregates
 
--- interactions, item_stats and item_pairs are derived from events by the
--- trigger alone; they carry no foreign keys because checking 2 keys for each of
--- millions of pair increments would triple the cost of a bulk import.
+-- interactions, item_stats, item_type_stats, rejections and item_pairs are
+-- derived from events by the trigger alone; they carry no foreign keys because
+-- checking 2 keys for each of millions of pair increments would triple the
+-- cost of a bulk import. interactions, item_stats and item_pairs hold the
+-- positive events only (recsys.event_types.kind): the preference signal.
 create table recsys.interactions (
     user_id bigint not null,
     item_id bigint not null,
@@ -13,10 +15,9 @@ create table recsys.interactions (
     seq integer not null,
     score double precision not null default 0,
     events integer not null default 0,
-    views integer not null default 0,
-    carts integer not null default 0,
-    purchases integer not null default 0,
-    ratings integer not null default 0,
+    -- Events of conversion types (purchase): the item is never offered again.
+    conversions integer not null default 0,
+    -- The latest value of a value-using type (rating): what explicit models learn.
     last_value real,
     first_ts timestamptz not null,
     last_ts timestamptz not null,
@@ -27,11 +28,6 @@ create table recsys.item_stats (
     item_id bigint primary key,
     users integer not null default 0,
     events bigint not null default 0,
-    views bigint not null default 0,
-    carts bigint not null default 0,
-    purchases bigint not null default 0,
-    ratings bigint not null default 0,
-    rating_sum double precision not null default 0,
     score double precision not null default 0,
     -- ln(sum over events of weight * 2^(ts / half_life)): ranking by it ranks by
     -- time-decayed popularity at any instant, and it never overflows.
@@ -41,6 +37,26 @@ create table recsys.item_stats (
 
 -- popular() walks this index until k items pass the filters.
 create index item_stats_popularity_idx on recsys.item_stats (log_popularity desc nulls last);
+
+-- Events per item and type, every kind: the counts analysts and GET
+-- /items/{id} read (one row per type an item has received).
+create table recsys.item_type_stats (
+    item_id bigint not null,
+    type_id smallint not null,
+    events bigint not null default 0,
+    value_sum double precision not null default 0,
+    primary key (item_id, type_id)
+);
+
+-- Items a user disliked or hid (negative event types): no strategy, push or
+-- SQL function offers them to that user again; the latest such event counts.
+create table recsys.rejections (
+    user_id bigint not null,
+    item_id bigint not null,
+    type_id smallint not null,
+    ts timestamptz not null,
+    primary key (user_id, item_id)
+);
 
 -- Unordered pairs (item_a < item_b): users who interacted with both.
 create table recsys.item_pairs (
@@ -77,9 +93,11 @@ end;
 
 -- -------------------------------------------------------------------- trigger
 
--- Keeps interactions, item_stats and item_pairs exact in the same transaction
--- as the events, for a single INSERT, a batch and COPY alike (one call per
--- statement), then wakes the listeners with one small NOTIFY per user.
+-- Keeps interactions, item_stats, item_type_stats, rejections and item_pairs
+-- exact in the same transaction as the events, for a single INSERT, a batch
+-- and COPY alike (one call per statement), then wakes the listeners with one
+-- small NOTIFY per user. Negative and neutral events build no interactions, so
+-- they never count as co-occurrence.
 create function recsys.on_events_inserted()
 returns trigger
 language plpgsql
@@ -101,25 +119,44 @@ begin
      order by id
        for no key update;
 
-    with weighted as (
-        select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+    with typed as materialized (
+        select e.*, t.kind, t.conversion, t.uses_value,
+               t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
           from new_events e
           join recsys.event_types t on t.id = e.type_id
     ),
+    counted as (
+        insert into recsys.item_type_stats as c (item_id, type_id, events, value_sum)
+        select item_id, type_id, count(*), coalesce(sum(value), 0)
+          from typed
+         group by item_id, type_id
+         order by item_id, type_id
+            on conflict (item_id, type_id) do update set
+               events = c.events + excluded.events,
+               value_sum = c.value_sum + excluded.value_sum
+    ),
+    rejected as (
+        insert into recsys.rejections as r (user_id, item_id, type_id, ts)
+        select distinct on (user_id, item_id) user_id, item_id, type_id, ts
+          from typed
+         where kind = 'negative'
+         order by user_id, item_id, ts desc, id desc
+            on conflict (user_id, item_id) do update set
+               type_id = excluded.type_id, ts = excluded.ts
+             where excluded.ts >= r.ts
+    ),
     logged as (
-        select w.*, recsys.log_weight(w.w, w.ts, cfg.popularity_half_life) as lw
-          from weighted w
+        select t.*, recsys.log_weight(t.w, t.ts, cfg.popularity_half_life) as lw
+          from typed t
+         where t.kind = 'positive'
     ),
     batch as materialized (
         select user_id, item_id,
                min(id) as first_id,
                count(*) as events,
-               count(*) filter (where type_id = 1) as views,
-               count(*) filter (where type_id = 2) as carts,
-               count(*) filter (where type_id = 3) as purchases,
-               count(*) filter (where type_id = 4) as ratings,
-               coalesce(sum(value) filter (where type_id = 4), 0) as rating_sum,
-               (array_agg(value order by id desc) filter (where value is not null))[1] as last_value,
+               count(*) filter (where conversion) as conversions,
+               (array_agg(value order by id desc) filter (where uses_value and value is not null))[1]
+                   as last_value,
                sum(w) as score,
                -- log-sum-exp with built-ins: max + ln(sum(exp(x - max)))
                max(lw_top) as lw_top,
@@ -158,30 +195,24 @@ begin
     ),
     upsert_interactions as (
         insert into recsys.interactions as i
-               (user_id, item_id, seq, score, events, views, carts, purchases, ratings,
-                last_value, first_ts, last_ts)
-        select b.user_id, b.item_id, coalesce(f.seq, 0), b.score, b.events, b.views, b.carts,
-               b.purchases, b.ratings, b.last_value, b.first_ts, b.last_ts
+               (user_id, item_id, seq, score, events, conversions, last_value, first_ts, last_ts)
+        select b.user_id, b.item_id, coalesce(f.seq, 0), b.score, b.events, b.conversions,
+               b.last_value, b.first_ts, b.last_ts
           from batch b
           left join fresh f using (user_id, item_id)
          order by b.user_id, b.item_id
             on conflict (user_id, item_id) do update set
                score = i.score + excluded.score,
                events = i.events + excluded.events,
-               views = i.views + excluded.views,
-               carts = i.carts + excluded.carts,
-               purchases = i.purchases + excluded.purchases,
-               ratings = i.ratings + excluded.ratings,
+               conversions = i.conversions + excluded.conversions,
                last_value = coalesce(excluded.last_value, i.last_value),
                first_ts = least(i.first_ts, excluded.first_ts),
                last_ts = greatest(i.last_ts, excluded.last_ts)
     ),
     upsert_stats as (
         insert into recsys.item_stats as s
-               (item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
-                log_popularity, last_ts)
-        select b.item_id, count(f.item_id), sum(b.events), sum(b.views), sum(b.carts),
-               sum(b.purchases), sum(b.ratings), sum(b.rating_sum), sum(b.score),
+               (item_id, users, events, score, log_popularity, last_ts)
+        select b.item_id, count(f.item_id), sum(b.events), sum(b.score),
                max(b.lw_top) + ln(nullif(sum(b.lw_sum), 0)), max(b.last_ts)
           from batch b
           left join fresh f using (user_id, item_id)
@@ -190,11 +221,6 @@ begin
             on conflict (item_id) do update set
                users = s.users + excluded.users,
                events = s.events + excluded.events,
-               views = s.views + excluded.views,
-               carts = s.carts + excluded.carts,
-               purchases = s.purchases + excluded.purchases,
-               ratings = s.ratings + excluded.ratings,
-               rating_sum = s.rating_sum + excluded.rating_sum,
                score = s.score + excluded.score,
                log_popularity = recsys.log_add_exp(s.log_popularity, excluded.log_popularity),
                last_ts = greatest(s.last_ts, excluded.last_ts)
@@ -237,11 +263,12 @@ for each statement execute function recsys.on_events_inserted();
 create function recsys.ingest_events(
     user_ids text[], product_ids text[], event_types text[],
     event_values real[] default null, event_ts timestamptz[] default null,
-    event_keys text[] default null
+    event_keys text[] default null, recomm_ids uuid[] default null
 )
 returns table (inserted bigint, duplicates bigint)
 language plpgsql as $$
 declare
+    window_ interval := (select attribution_window from recsys.settings);
     bad record;
     n bigint;
     wanted bigint := (select count(distinct u) from unnest(user_ids) as u);
@@ -296,13 +323,25 @@ begin
 
     -- Ids follow the batch's order (first touch and history read them), but the
     -- rows enter the event_key index sorted by key: batches sharing keys then
-    -- wait for each other in one order instead of deadlocking.
-    insert into recsys.events (id, user_id, item_id, type_id, value, ts, event_key)
+    -- wait for each other in one order instead of deadlocking. A positive
+    -- event without recomm_id is credited to the latest list that showed its
+    -- item to the user within the attribution window (an index probe per event).
+    insert into recsys.events (id, user_id, item_id, type_id, value, ts, event_key, recomm_id)
     overriding system value
-    select x.id, u.id, i.id, t.id, x.v, coalesce(x.ts, now()), x.k
-      from (select x.*, nextval(ids) as id
-              from unnest(user_ids, product_ids, event_types, event_values, event_ts, event_keys)
-                   with ordinality as x(u, p, t, v, ts, k, ord)
+    select x.id, u.id, i.id, t.id, x.v, x.ts, x.k,
+           coalesce(x.r, case when t.kind = 'positive' then (
+               select xp.recomm_id
+                 from recsys.exposures xp
+                where xp.user_external_id = x.u
+                  and xp.served_at <= x.ts and xp.served_at > x.ts - window_
+                  and i.id = any(xp.items)
+                order by xp.served_at desc
+                limit 1) end)
+      from (select x.u, x.p, x.t, x.v, coalesce(x.ts, now()) as ts, x.k, x.r,
+                   nextval(ids) as id
+              from unnest(user_ids, product_ids, event_types, event_values, event_ts, event_keys,
+                          recomm_ids)
+                   with ordinality as x(u, p, t, v, ts, k, r, ord)
              order by x.ord) x
       join recsys.users u on u.external_id = x.u
       join recsys.items i on i.external_id = x.p

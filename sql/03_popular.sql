@@ -29,7 +29,9 @@ begin
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
+                              and (not include_seen or x.conversions > 0))
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = i.id)
          order by s.log_popularity desc nulls last, i.id
          limit k;
     else
@@ -48,7 +50,9 @@ begin
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
+                              and (not include_seen or x.conversions > 0))
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = i.id)
          order by w.score desc, i.id
          limit k;
     end if;
@@ -62,7 +66,9 @@ begin
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
+                              and (not include_seen or x.conversions > 0))
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = i.id)
            and not exists (select 1 from recsys.item_stats s
                             where s.item_id = i.id and s.log_popularity is not null
                               and since is null)

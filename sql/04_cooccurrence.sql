@@ -171,7 +171,8 @@ $$;
 
 -- Items that co-occur with a user's latest items, each neighbour's similarity
 -- weighted by how strongly (event weights) and how recently the user chose
--- the source item. Tops up with popular items when history runs short.
+-- the source item; neighbours of items the user rejected (dislike, hide) lose
+-- that type's weight x similarity, decayed the same way. Tops up with popular items when history runs short.
 -- Sources with a refreshed list (recsys.neighbor_lists) contribute its entries;
 -- the others are scored live from item_pairs.
 create function recsys.behavior_based(
@@ -215,14 +216,27 @@ begin
         found_scores := '{}';
         found_reasons := '{}';
         for row in
+            -- The user's latest items pull their neighbours up; the latest items
+            -- they rejected push theirs down by the negative type's weight.
             with latest as materialized (
-                select x.item_id,
-                       ln(1 + greatest(x.score, 0))
-                       * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1) as w
-                  from recsys.interactions x
-                 where x.user_id = uid
-                 order by x.last_ts desc, x.seq desc
-                 limit cfg.recent_items
+                (select x.item_id,
+                        ln(1 + greatest(x.score, 0))
+                        * power(0.9, row_number() over (order by x.last_ts desc, x.seq desc) - 1)
+                        as w
+                   from recsys.interactions x
+                  where x.user_id = uid
+                    and not exists (select 1 from recsys.rejections r
+                                     where r.user_id = uid and r.item_id = x.item_id)
+                  order by x.last_ts desc, x.seq desc
+                  limit cfg.recent_items)
+                union all
+                (select r.item_id,
+                        -t.weight * power(0.9, row_number() over (order by r.ts desc, r.item_id) - 1)
+                   from recsys.rejections r
+                   join recsys.event_types t on t.id = r.type_id
+                  where r.user_id = uid and t.weight > 0
+                  order by r.ts desc, r.item_id
+                  limit cfg.recent_items)
             ),
             -- Joined after the limit: a few index probes, not a hash of every list.
             recent as materialized (
@@ -266,7 +280,9 @@ begin
                    and not (i.external_id = any(exclude))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = uid and x.item_id = i.id
-                                      and (not include_seen or x.purchases > 0))
+                                      and (not include_seen or x.conversions > 0))
+                   and not exists (select 1 from recsys.rejections r
+                                    where r.user_id = uid and r.item_id = i.id)
                  order by sc.score desc, i.id
                  limit k
             ),

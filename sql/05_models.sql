@@ -110,12 +110,20 @@ create function recsys.neighbor_candidates(
 )
 returns table (item_id bigint, product_id text, score double precision)
 language sql stable as $$
+    -- Rejected items (dislike, hide) count against their neighbours.
     with history as materialized (
         select x.item_id,
                case when run.params ->> 'weighting' = 'binary' then 1
                     else ln(1 + greatest(x.score, 0)) end as w
           from recsys.interactions x
          where x.user_id = uid
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = x.item_id)
+        union all
+        select r.item_id, -t.weight
+          from recsys.rejections r
+          join recsys.event_types t on t.id = r.type_id
+         where r.user_id = uid and t.weight > 0
     ),
     scored as materialized (
         select n.neighbor_id, sum(h.w * n.score) as score
@@ -141,7 +149,9 @@ language sql stable as $$
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
+                              and (not include_seen or x.conversions > 0))
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = i.id)
          order by sc.score desc, i.id
          limit k
     ),
@@ -155,7 +165,9 @@ language sql stable as $$
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.purchases > 0))
+                              and (not include_seen or x.conversions > 0))
+           and not exists (select 1 from recsys.rejections r
+                            where r.user_id = uid and r.item_id = i.id)
          order by sc.score desc, i.id
          limit k
     )
@@ -226,7 +238,9 @@ begin
                    and not (i.external_id = any($3))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = $4 and x.item_id = i.id
-                                      and (not $5 or x.purchases > 0))
+                                      and (not $5 or x.conversions > 0))
+                   and not exists (select 1 from recsys.rejections r
+                                    where r.user_id = $4 and r.item_id = i.id)
                  order by (f.factors || array[f.bias]::vector)::vector(%2$s) <#> $1::vector(%2$s)
                  limit $6) c
          order by c.score desc, c.id

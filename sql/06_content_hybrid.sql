@@ -69,7 +69,9 @@ begin
                    and not (i.external_id = any($4))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = $5 and x.item_id = i.id
-                                      and (not $6 or x.purchases > 0))
+                                      and (not $6 or x.conversions > 0))
+                   and not exists (select 1 from recsys.rejections r
+                                    where r.user_id = $5 and r.item_id = i.id)
                  order by i.embedding::vector(%1$s) <=> $1::vector(%1$s)
                  limit $7) c
          order by c.score desc, c.id
@@ -90,17 +92,39 @@ language sql stable as $$
       from recsys.interactions x
       join recsys.items i on i.id = x.item_id
      where x.user_id = uid and i.embedding is not null
+       and not exists (select 1 from recsys.rejections r
+                        where r.user_id = uid and r.item_id = x.item_id)
      order by x.last_ts desc, x.seq desc
      limit recent;
 $$;
 
--- The weighted centroid of the user's recent embedded items (null: none).
+-- The user's recent embedded rejected items (dislike, hide), weighted by the
+-- type's weight, decayed like recent_embedded.
+create function recsys.rejected_embedded(uid bigint, recent integer)
+returns table (item_id bigint, w double precision, embedding vector)
+language sql stable as $$
+    select r.item_id, t.weight * power(0.9, row_number() over (order by r.ts desc, r.item_id) - 1),
+           i.embedding
+      from recsys.rejections r
+      join recsys.event_types t on t.id = r.type_id
+      join recsys.items i on i.id = r.item_id
+     where r.user_id = uid and i.embedding is not null and t.weight > 0
+     order by r.ts desc, r.item_id
+     limit recent;
+$$;
+
+-- The weighted centroid of the user's recent embedded items, moved away from
+-- the items they rejected (Rocchio: minus half their weighted sum); null: no
+-- positive history.
 create function recsys.user_centroid(uid bigint, recent integer)
 returns vector
 language sql stable
-return (select sum(r.embedding * array_fill(r.w, array[vector_dims(r.embedding)])::vector)
-          from recsys.recent_embedded(uid, recent) r
-         where r.w > 0);
+return (select case when bool_or(r.w > 0)
+                    then sum(r.embedding * array_fill(r.w, array[vector_dims(r.embedding)])::vector)
+               end
+          from (select p.embedding, p.w from recsys.recent_embedded(uid, recent) p where p.w > 0
+                union all
+                select n.embedding, -0.5 * n.w from recsys.rejected_embedded(uid, recent) n) r);
 
 -- The user's recent item most similar in content to `item`: names the reason.
 create function recsys.content_source(uid bigint, recent integer, item bigint)

@@ -1,9 +1,9 @@
 -- recsys schema: erasure of a user and retention of events, after which every
 -- aggregate (02, 04) and the users' factors (05) describe what remains.
 
--- Makes interactions, item_pairs, users.n_items and item_stats describe the
--- current events again after events of `uids` were deleted; `items` are the
--- items of the deleted events. The caller holds the users' row locks (as the
+-- Makes interactions, rejections, item_pairs, users.n_items, item_stats and
+-- item_type_stats describe the current events again after events of `uids`
+-- were deleted (or their types changed); `items` are the items of those events. The caller holds the users' row locks (as the
 -- trigger does), so no writer of theirs runs meanwhile. A user's interactions
 -- are recomputed from their remaining events (seq renumbered by first touch),
 -- their pairs change by (new pairs - old pairs), and the items' stats are
@@ -34,21 +34,27 @@ begin
 
     delete from recsys.interactions where user_id = any(uids);
     insert into recsys.interactions
-           (user_id, item_id, seq, score, events, views, carts, purchases, ratings,
-            last_value, first_ts, last_ts)
+           (user_id, item_id, seq, score, events, conversions, last_value, first_ts, last_ts)
     select w.user_id, w.item_id,
            row_number() over (partition by w.user_id order by min(w.id)),
-           sum(w.w), count(*),
-           count(*) filter (where w.type_id = 1), count(*) filter (where w.type_id = 2),
-           count(*) filter (where w.type_id = 3), count(*) filter (where w.type_id = 4),
-           (array_agg(w.value order by w.id desc) filter (where w.value is not null))[1],
+           sum(w.w), count(*), count(*) filter (where w.conversion),
+           (array_agg(w.value order by w.id desc)
+               filter (where w.uses_value and w.value is not null))[1],
            min(w.ts), max(w.ts)
-      from (select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
+      from (select e.*, t.conversion, t.uses_value,
+                   t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
               from recsys.events e
               join recsys.event_types t on t.id = e.type_id
-             where e.user_id = any(uids)) w
+             where e.user_id = any(uids) and t.kind = 'positive') w
      group by w.user_id, w.item_id
      order by w.user_id, w.item_id;
+    delete from recsys.rejections where user_id = any(uids);
+    insert into recsys.rejections (user_id, item_id, type_id, ts)
+    select distinct on (e.user_id, e.item_id) e.user_id, e.item_id, e.type_id, e.ts
+      from recsys.events e
+      join recsys.event_types t on t.id = e.type_id
+     where e.user_id = any(uids) and t.kind = 'negative'
+     order by e.user_id, e.item_id, e.ts desc, e.id desc;
     update recsys.users u
        set n_items = (select count(*) from recsys.interactions x where x.user_id = u.id)
      where u.id = any(uids);
@@ -104,42 +110,47 @@ begin
     delete from recsys.neighbor_lists l where l.item_id = any(touched);
 
     items := array(select distinct i from unnest(items) as i order by 1);
+    -- The trigger writes item_type_stats before item_stats: locked in its order.
+    perform 1 from recsys.item_type_stats c where c.item_id = any(items)
+     order by c.item_id, c.type_id for update;
     perform 1 from recsys.item_stats s where s.item_id = any(items) order by s.item_id for update;
     delete from recsys.item_stats s
      where s.item_id = any(items)
-       and not exists (select 1 from recsys.events e where e.item_id = s.item_id);
+       and not exists (select 1 from recsys.events e
+                         join recsys.event_types t on t.id = e.type_id
+                        where e.item_id = s.item_id and t.kind = 'positive');
     with weighted as (
         select e.*, t.weight * case when t.uses_value then coalesce(e.value, 0) else 1 end as w
           from recsys.events e
           join recsys.event_types t on t.id = e.type_id
-         where e.item_id = any(items)
+         where e.item_id = any(items) and t.kind = 'positive'
     ),
     logged as (
         select w.*, recsys.log_weight(w.w, w.ts, cfg.popularity_half_life) as lw from weighted w
     )
-    insert into recsys.item_stats as s
-           (item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
-            log_popularity, last_ts)
-    select l.item_id, count(distinct l.user_id), count(*),
-           count(*) filter (where l.type_id = 1), count(*) filter (where l.type_id = 2),
-           count(*) filter (where l.type_id = 3), count(*) filter (where l.type_id = 4),
-           coalesce(sum(l.value) filter (where l.type_id = 4), 0), sum(l.w),
+    insert into recsys.item_stats as s (item_id, users, events, score, log_popularity, last_ts)
+    select l.item_id, count(distinct l.user_id), count(*), sum(l.w),
            max(l.lw_top) + ln(nullif(sum(exp(l.lw - l.lw_top)), 0)), max(l.ts)
       from (select l.*, max(l.lw) over (partition by l.item_id) as lw_top from logged l) l
      group by l.item_id
      order by l.item_id
         on conflict (item_id) do update set
-           users = excluded.users, events = excluded.events, views = excluded.views,
-           carts = excluded.carts, purchases = excluded.purchases, ratings = excluded.ratings,
-           rating_sum = excluded.rating_sum, score = excluded.score,
+           users = excluded.users, events = excluded.events, score = excluded.score,
            log_popularity = excluded.log_popularity, last_ts = excluded.last_ts;
+    delete from recsys.item_type_stats c where c.item_id = any(items);
+    insert into recsys.item_type_stats (item_id, type_id, events, value_sum)
+    select e.item_id, e.type_id, count(*), coalesce(sum(e.value), 0)
+      from recsys.events e
+     where e.item_id = any(items)
+     group by e.item_id, e.type_id
+     order by e.item_id, e.type_id;
     return changed;
 end;
 $$;
 
--- Erasure: deletes the user's events, interactions, model factors (cascade)
--- and row, and takes back what they contributed to item_stats and item_pairs,
--- in the caller's transaction. No row: the user is unknown. A later event for
+-- Erasure: deletes the user's events, interactions, rejections, exposures,
+-- model factors (cascade) and row, and takes back what they contributed to
+-- item_stats and item_pairs, in the caller's transaction. No row: the user is unknown. A later event for
 -- the same id creates a new user. Sockets watching the user are told (NOTIFY),
 -- so they receive the recommendations of a user without history.
 create function recsys.forget_user(for_user text)
@@ -162,6 +173,8 @@ begin
     select count(*), coalesce(array_agg(distinct gone.item_id), '{}') into events, items from gone;
     pairs := recsys.rebuild_users(array[uid], items);
     delete from recsys.users u where u.id = uid;
+    -- The lists shown to them (recsys.exposures, 09: resolved when called).
+    delete from recsys.exposures x where x.user_external_id = for_user;
     perform pg_notify('recsys_events', json_build_object(
                 'type', 'erased', 'user_id', for_user)::text);
     return next;
@@ -198,5 +211,77 @@ begin
     end if;
     users := cardinality(uids);
     return next;
+end;
+$$;
+
+-- ----------------------------------------------------------------- event types
+
+-- Creates or changes an event type. Changing one that events already use
+-- rebuilds every aggregate those events built (recsys.rebuild_users on their
+-- users and items, in this transaction), so counts, scores, popularity,
+-- rejections and pairs describe the events under the new definition.
+create function recsys.put_event_type(
+    type_name text, kind text default 'positive', weight real default 1,
+    uses_value boolean default false, conversion boolean default false
+)
+returns table (created boolean, rebuilt_users bigint)
+language plpgsql as $$
+declare
+    old recsys.event_types;
+    uids bigint[];
+    items bigint[];
+begin
+    select * into old from recsys.event_types t where t.name = type_name for update;
+    if not found then
+        insert into recsys.event_types as t (name, kind, weight, uses_value, conversion)
+        values (type_name, put_event_type.kind, put_event_type.weight, put_event_type.uses_value,
+                put_event_type.conversion);
+        return query select true, 0::bigint;
+        return;
+    end if;
+    update recsys.event_types t
+       set kind = put_event_type.kind, weight = put_event_type.weight,
+           uses_value = put_event_type.uses_value, conversion = put_event_type.conversion
+     where t.id = old.id
+       and (t.kind, t.weight, t.uses_value, t.conversion)
+           is distinct from (put_event_type.kind, put_event_type.weight,
+                             put_event_type.uses_value, put_event_type.conversion);
+    if not found then
+        return query select false, 0::bigint;
+        return;
+    end if;
+    -- Locked sorted, as the trigger locks them: their writers wait meanwhile.
+    select coalesce(array_agg(l.id), '{}') into uids
+      from (select u.id from recsys.users u
+             where u.id in (select distinct e.user_id from recsys.events e where e.type_id = old.id)
+             order by u.id
+               for no key update of u) l;
+    items := array(select distinct e.item_id from recsys.events e where e.type_id = old.id);
+    if cardinality(uids) > 0 then
+        perform recsys.rebuild_users(uids, items);
+    end if;
+    return query select false, cardinality(uids)::bigint;
+end;
+$$;
+
+-- Deletes an event type no event uses; one in use is an error naming how many.
+create function recsys.drop_event_type(type_name text)
+returns boolean
+language plpgsql as $$
+declare
+    tid smallint := (select t.id from recsys.event_types t where t.name = type_name);
+    used bigint;
+begin
+    if tid is null then
+        return false;
+    end if;
+    used := (select count(*) from recsys.events e where e.type_id = tid);
+    if used > 0 then
+        raise exception 'event type "%" is used by % events', type_name, used
+            using errcode = 'dependent_objects_still_exist',
+                  hint = 'erase or prune those events first, or keep the type';
+    end if;
+    delete from recsys.event_types t where t.id = tid;
+    return true;
 end;
 $$;

@@ -40,18 +40,34 @@ $$;
 
 -- ---------------------------------------------------------------------- views
 
--- Conversion per item: views -> carts -> purchases.
+-- Events per item and type, every type: the long form of item_funnel.
+create view recsys.item_event_counts as
+select i.external_id as product_id, t.name as event_type, t.kind, c.events, c.value_sum
+  from recsys.item_type_stats c
+  join recsys.items i on i.id = c.item_id
+  join recsys.event_types t on t.id = c.type_id;
+
+-- Conversion per item: views -> carts -> purchases (every conversion type).
 create view recsys.item_funnel as
 select i.external_id as product_id,
        i.title,
        coalesce(s.users, 0) as users,
-       coalesce(s.views, 0) as views,
-       coalesce(s.carts, 0) as add_to_carts,
-       coalesce(s.purchases, 0) as purchases,
-       round(s.carts::numeric / nullif(s.views, 0), 4) as view_to_cart,
-       round(s.purchases::numeric / nullif(s.carts, 0), 4) as cart_to_purchase
+       coalesce(c.views, 0) as views,
+       coalesce(c.carts, 0) as add_to_carts,
+       coalesce(c.purchases, 0) as purchases,
+       coalesce(c.negatives, 0) as negatives,
+       round(c.carts::numeric / nullif(c.views, 0), 4) as view_to_cart,
+       round(c.purchases::numeric / nullif(c.carts, 0), 4) as cart_to_purchase
   from recsys.items i
-  left join recsys.item_stats s on s.item_id = i.id;
+  left join recsys.item_stats s on s.item_id = i.id
+  left join (select c.item_id,
+                    sum(c.events) filter (where t.name = 'view') as views,
+                    sum(c.events) filter (where t.name = 'add_to_cart') as carts,
+                    sum(c.events) filter (where t.conversion) as purchases,
+                    sum(c.events) filter (where t.kind = 'negative') as negatives
+               from recsys.item_type_stats c
+               join recsys.event_types t on t.id = c.type_id
+              group by c.item_id) c on c.item_id = i.id;
 
 -- Events, active users and items per day (in the session's time zone).
 create view recsys.daily_activity as
@@ -59,9 +75,11 @@ select e.ts::date as day,
        count(*) as events,
        count(distinct e.user_id) as users,
        count(distinct e.item_id) as items,
-       count(*) filter (where e.type_id = 1) as views,
-       count(*) filter (where e.type_id = 2) as add_to_carts,
-       count(*) filter (where e.type_id = 3) as purchases,
-       count(*) filter (where e.type_id = 4) as ratings
+       count(*) filter (where t.name = 'view') as views,
+       count(*) filter (where t.name = 'add_to_cart') as add_to_carts,
+       count(*) filter (where t.conversion) as purchases,
+       count(*) filter (where t.uses_value) as ratings,
+       count(*) filter (where t.kind = 'negative') as negatives
   from recsys.events e
+  join recsys.event_types t on t.id = e.type_id
  group by 1;

@@ -5,7 +5,8 @@
 select inserted, duplicates
   from recsys.ingest_events(%(user_ids)s::text[], %(product_ids)s::text[],
                             %(event_types)s::text[], %(values)s::real[],
-                            %(timestamps)s::timestamptz[], %(event_keys)s::text[]);
+                            %(timestamps)s::timestamptz[], %(event_keys)s::text[],
+                            %(recomm_ids)s::uuid[]);
 
 -- name: upsert_items
 select product_id, created from recsys.upsert_items(%(items)s);
@@ -14,10 +15,18 @@ select product_id, created from recsys.upsert_items(%(items)s);
 select i.external_id as product_id, i.title, i.description, i.categories, i.attributes,
        i.available, i.created_at, i.updated_at,
        coalesce(s.users, 0) as users, coalesce(s.events, 0) as events,
-       coalesce(s.views, 0) as views, coalesce(s.carts, 0) as add_to_carts,
-       coalesce(s.purchases, 0) as purchases, coalesce(s.ratings, 0) as ratings
+       coalesce((c.counts ->> 'view')::bigint, 0) as views,
+       coalesce((c.counts ->> 'add_to_cart')::bigint, 0) as add_to_carts,
+       coalesce((c.counts ->> 'purchase')::bigint, 0) as purchases,
+       coalesce((c.counts ->> 'rating')::bigint, 0) as ratings,
+       coalesce(c.counts, '{}') as counts
   from recsys.items i
   left join recsys.item_stats s on s.item_id = i.id
+  left join lateral (
+        select jsonb_object_agg(t.name, c.events) as counts
+          from recsys.item_type_stats c
+          join recsys.event_types t on t.id = c.type_id
+         where c.item_id = i.id) c on true
  where i.external_id = %(product_id)s;
 
 -- name: select_user_history
@@ -40,6 +49,34 @@ select product_id, score, reason
   from recsys.recommend(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s,
                         method => %(method)s, product => %(product_id)s,
                         attributes => %(attributes)s);
+
+-- name: serve
+-- recommend, rotated and recorded: one row in recsys.exposures per list.
+select product_id, score, reason
+  from recsys.serve(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
+                    %(product_id)s, %(attributes)s, %(rotation)s, %(surface)s, %(scenario)s,
+                    %(experiment)s, %(arm)s, %(chain)s::uuid, %(page)s, %(request)s, %(log)s,
+                    %(recomm_id)s::uuid);
+
+-- name: rotated
+select product_id, score, reason
+  from recsys.rotated(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
+                      %(product_id)s, %(attributes)s, %(rotation)s);
+
+-- name: log_exposure
+select recsys.log_exposure(%(recomm_id)s::uuid, %(user_id)s, %(surface)s, %(case)s,
+                           %(product_ids)s::text[], %(logged_method)s, %(scenario)s,
+                           %(experiment)s, %(arm)s, %(placed_by)s::text[], %(chain)s::uuid,
+                           %(page)s, %(request)s);
+
+-- name: chain_of
+-- GET /recommend/next: what the chain of a recomm_id showed, and its request.
+select chain::text, user_id, case_name, method, scenario, experiment, arm, request, shown,
+       next_page, expired
+  from recsys.chain_of(%(recomm_id)s::uuid);
+
+-- name: prune_exposures
+select recsys.prune_exposures(%(cutoff)s, %(max_rows)s) as exposures;
 
 -- name: similar_items
 select product_id, score, reason
@@ -93,7 +130,7 @@ select rating, reason, run_id, fallback
 select user_id, item_id, last_value::double precision as value,
        extract(epoch from first_ts)::double precision as ts
   from recsys.interactions
- where ratings > 0 and last_value is not null;
+ where last_value is not null;
 
 -- name: training_interactions
 select user_id, item_id, score as value, extract(epoch from first_ts)::double precision as ts
@@ -234,15 +271,16 @@ select external_id as product_id, title, description, categories, attributes, av
  order by external_id;
 
 -- name: evaluation_event_types
-select id, name, weight::double precision as weight, uses_value
+select id, name, kind, weight::double precision as weight, uses_value, conversion
   from recsys.event_types
  order by id;
 
 -- name: evaluation_set_event_type
-insert into recsys.event_types (id, name, weight, uses_value)
-values (%(id)s, %(name)s, %(weight)s, %(uses_value)s)
+insert into recsys.event_types (id, name, kind, weight, uses_value, conversion)
+values (%(id)s, %(name)s, %(kind)s, %(weight)s, %(uses_value)s, %(conversion)s)
     on conflict (id) do update
-   set name = excluded.name, weight = excluded.weight, uses_value = excluded.uses_value;
+   set name = excluded.name, kind = excluded.kind, weight = excluded.weight,
+       uses_value = excluded.uses_value, conversion = excluded.conversion;
 
 -- name: evaluation_embeddings
 select external_id as product_id, embedding::real[] as embedding
@@ -273,9 +311,19 @@ select pg_advisory_unlock(7303475811);
 -- name: apply_tunables
 -- REC_* tunables the SQL reads (app/db/tunables.py); null keeps the stored value.
 -- Writes only on a change, so instances starting together do not queue on the row.
-update recsys.settings
-   set pair_window = coalesce(%(pair_window)s::integer, pair_window)
- where pair_window is distinct from coalesce(%(pair_window)s::integer, pair_window);
+with wanted as (
+    select coalesce(%(pair_window)s::integer, s.pair_window) as pair_window,
+           coalesce(make_interval(mins => %(page_ttl_minutes)s::integer), s.page_ttl) as page_ttl,
+           coalesce(make_interval(hours => %(attribution_hours)s::integer), s.attribution_window)
+               as attribution_window
+      from recsys.settings s
+)
+update recsys.settings s
+   set pair_window = w.pair_window, page_ttl = w.page_ttl,
+       attribution_window = w.attribution_window
+  from wanted w
+ where (s.pair_window, s.page_ttl, s.attribution_window)
+       is distinct from (w.pair_window, w.page_ttl, w.attribution_window);
 
 -- name: evaluation_similarity
 -- `recsys evaluate --similarity/--neighbor-lists` (its scratch database only):

@@ -28,6 +28,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/demo/realtime"): OPEN,
     ("GET", "/static/<path:name>"): OPEN,
     ("GET", "/recommend"): READ,
+    ("GET", "/recommend/next"): READ,
     ("GET", "/predict"): READ,
     ("GET", "/items"): READ,
     ("GET", "/items/<path:product_id>"): READ,

@@ -10,6 +10,7 @@ from quart import current_app
 from app.config import Settings
 from app.db.pool import Connection
 from app.realtime.service import Realtime
+from app.recommenders.base import Exposure
 
 
 def pool() -> AsyncConnectionPool[Connection]:
@@ -27,3 +28,8 @@ def connection() -> Any:
 
 def realtime() -> Realtime:
     return current_app.extensions["recsys.realtime"]  # type: ignore[no-any-return]
+
+
+def exposure(surface: str, **context: Any) -> Exposure:
+    """The ledger context of a list served on `surface` (off with REC_EXPOSURES=false)."""
+    return Exposure(surface=surface, log=settings().exposures, **context)

@@ -30,6 +30,7 @@ def to_new_event(event: EventIn) -> db_events.NewEvent:
         value=event.value,
         timestamp=event.timestamp,
         event_id=event.event_id,
+        recomm_id=None if event.recomm_id is None else str(event.recomm_id),
     )
 
 
@@ -43,17 +44,19 @@ async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
     The event and every count it changes commit before the recommendations are
     read, so an item the user just purchased never comes back. A repeated
     `event_id` is stored once and answered with 200 and status `duplicate`.
+    The answer's list is logged in recsys.exposures under its `recomm_id`.
     """
     async with deps.connection() as conn:
         result = await db_events.insert_events(conn, [to_new_event(data)])
         await conn.commit()
         query = Query(user_id=data.user_id)
-        recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
+        served = await recommenders.serve(conn, recommenders.DEFAULT, query, deps.exposure("event"))
     duplicate = result.inserted == 0
     body = EventRecorded(
         status="duplicate" if duplicate else "recorded",
         user_id=data.user_id,
-        recommendations=[Recommendation(**r.__dict__) for r in recs],
+        recomm_id=served.recomm_id,
+        recommendations=[Recommendation(**r.__dict__) for r in served.recommendations],
     )
     return body, 200 if duplicate else 201
 

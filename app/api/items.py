@@ -113,5 +113,12 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
         category=query_args.category,
     )
     async with deps.connection() as conn:
-        recs = await recommenders.similar_items(conn, query, query_args.by)
-    return Recommendations(product_id=product_id, case="similar", recommendations=as_models(recs))
+        served = await recommenders.serve_similar(
+            conn, query, query_args.by, deps.exposure("similar")
+        )
+    return Recommendations(
+        product_id=product_id,
+        case=recommenders.SIMILAR,
+        recomm_id=served.recomm_id,
+        recommendations=as_models(served.recommendations),
+    )

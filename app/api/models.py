@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import (
     AfterValidator,
@@ -70,13 +71,22 @@ class EventIn(BaseModel):
     user_id: ExternalId
     product_id: ExternalId
     event_type: str = Field(
-        min_length=1, max_length=MAX_EVENT_TYPE, description="view, add_to_cart, purchase or rating"
+        min_length=1,
+        max_length=MAX_EVENT_TYPE,
+        description="a name of recsys.event_types (GET /admin/event-types): view, add_to_cart,"
+        " purchase, rating, dislike, hide, or one added since",
     )
     value: float | None = Field(
         None, allow_inf_nan=False, ge=-1e9, le=1e9, description="required for rating"
     )
     timestamp: Timestamp = Field(None, description="ISO 8601 or Unix seconds; default now")
     event_id: ExternalId | None = Field(None, description="idempotency key: stored once")
+    recomm_id: UUID | None = Field(
+        None,
+        description="the served list this event answers; without it, a positive event on an"
+        " item shown to the user in the attribution window (24 h) is credited to the latest"
+        " list that held it",
+    )
 
 
 class EventBatch(BaseModel):
@@ -91,9 +101,13 @@ class Recommendation(BaseModel):
     reason: str
 
 
+RECOMM_ID = "the list's key in recsys.exposures: send it with events, or to GET /recommend/next"
+
+
 class EventRecorded(BaseModel):
     status: Literal["recorded", "duplicate"]
     user_id: str
+    recomm_id: str = Field(description=RECOMM_ID)
     recommendations: list[Recommendation]
 
 
@@ -122,6 +136,20 @@ class RecommendArgs(BaseModel):
         description="content_based: only items whose attributes contain this JSON object,"
         ' e.g. {"color": "red"}',
     )
+    rotation: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="demote items shown to this user in the last 7 days that they did not touch:"
+        " 0 off, 1 shown items only after every fresh one",
+    )
+    experiment: str | None = Field(
+        None,
+        min_length=1,
+        max_length=MAX_ID,
+        description="a running experiment: its arm for this user decides the list (overrides"
+        " case, method and the arm's parameters)",
+    )
 
     def to_query(self) -> Query:
         return Query(
@@ -132,6 +160,7 @@ class RecommendArgs(BaseModel):
             category=self.category,
             method=self.method,
             attributes=self.attributes,
+            rotation=self.rotation,
         )
 
 
@@ -159,11 +188,22 @@ class SimilarArgs(ListArgs):
     )
 
 
+class NextArgs(BaseModel):
+    recomm_id: UUID = Field(description="the recomm_id of the page before")
+    k: int | None = Field(None, ge=1, le=MAX_K, description="default: the first page's k")
+
+
 class Recommendations(BaseModel):
     user_id: str | None = None
     product_id: str | None = None
     case: str
     method: str | None = Field(None, description="hybrid: adaptive or switching")
+    recomm_id: str = Field(description=RECOMM_ID)
+    experiment: str | None = Field(None, description="the experiment that chose this list")
+    arm: str | None = Field(
+        None, description="the user's arm (A/B); interleaving: null, each item's arm is logged"
+    )
+    page: int = Field(1, description="1 for a first list; GET /recommend/next counts on")
     recommendations: list[Recommendation]
 
 
@@ -226,6 +266,7 @@ class Item(BaseModel):
     add_to_carts: int
     purchases: int
     ratings: int
+    counts: dict[str, int] = Field(description="events of every type, by event type name")
 
 
 class HistoryArgs(BaseModel):

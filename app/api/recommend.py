@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_response
 
@@ -9,10 +11,18 @@ from app import recommenders
 from app.api import deps
 from app.api.errors import APIError
 from app.api.events import to_new_event
-from app.api.models import EventIn, RealtimeArgs, RecommendArgs, Recommendation, Recommendations
+from app.api.models import (
+    EventIn,
+    NextArgs,
+    RealtimeArgs,
+    RecommendArgs,
+    Recommendation,
+    Recommendations,
+)
 from app.db import events as db_events
+from app.db import exposures as db_exposures
 from app.recommenders import base
-from app.recommenders.base import Query
+from app.recommenders.base import Exposure, Query, Served
 
 bp = Blueprint("recommend", __name__)
 
@@ -30,9 +40,11 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
     `case` picks the strategy (behavior_based by default; each is described
     under the parameter); with `method=switching` each reason starts with the
     strategy that produced it. New users get popular items, and the reason says so.
-    Items the user purchased never appear; other items the user interacted
-    with are excluded too. `exclude` (comma-separated ids) and `category`
+    Items the user purchased, disliked or hid never appear; other items the user
+    interacted with are excluded too. `exclude` (comma-separated ids) and `category`
     filter inside the ranking query, so lists stay k long while the catalogue allows.
+    Every list is logged in recsys.exposures: its `recomm_id` pages on
+    (GET /recommend/next) and credits the events sent with it.
     """
     query = query_args.to_query()
     missing = recommenders.BY_NAME[query_args.case].missing(query)
@@ -40,14 +52,63 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
         message = f"{missing} is required for case={query_args.case}"
         raise APIError(400, "invalid_request", message, {missing: "required"})
     async with deps.connection() as conn:
-        recs = await recommenders.recommend(conn, query_args.case, query)
-    hybrid = query_args.case == recommenders.HYBRID
+        served = await recommenders.serve(conn, query_args.case, query, deps.exposure("recommend"))
+    return answer(query_args.case, query, served)
+
+
+@bp.get("/recommend/next")
+@validate_querystring(NextArgs)
+@validate_response(Recommendations)
+async def recommend_next(query_args: NextArgs) -> Recommendations:
+    """The next k items of the list `recomm_id` began: the same request again,
+    without any item a page of this chain showed. A chain lives 30 minutes
+    (REC_PAGE_TTL_MINUTES) after its latest page; then 410."""
+    recomm_id = str(query_args.recomm_id)
+    async with deps.connection() as conn:
+        chain = await db_exposures.chain_of(conn, recomm_id)
+        if chain is None:
+            raise APIError(
+                404, "not_found", f"unknown recomm_id {recomm_id}", {"recomm_id": "unknown"}
+            )
+        if chain["expired"]:
+            raise APIError(
+                410,
+                "expired",
+                f"recomm_id {recomm_id} expired: its latest page is older than the page TTL"
+                " (REC_PAGE_TTL_MINUTES, 30 by default); ask GET /recommend for a fresh list",
+                {"recomm_id": "expired"},
+            )
+        case, first = recommenders.query_of(chain["request"])
+        query = replace(first, k=query_args.k or first.k, exclude=[*first.exclude, *chain["shown"]])
+        exposure = deps.exposure(
+            "next",
+            scenario=chain["scenario"],
+            experiment=chain["experiment"],
+            arm=chain["arm"],
+            chain=chain["chain"],
+            page=chain["next_page"],
+        )
+        if case == recommenders.SIMILAR:
+            served = await recommenders.serve_similar(conn, query, chain["method"], exposure)
+        else:
+            served = await recommenders.serve(conn, case, query, exposure)
+    return answer(case, query, served, exposure)
+
+
+def answer(
+    case: str, query: Query, served: Served, exposure: Exposure | None = None
+) -> Recommendations:
+    hybrid = case == recommenders.HYBRID
     return Recommendations(
-        user_id=query_args.user_id,
-        product_id=query_args.product_id,
-        case=query_args.case,
-        method=(query_args.method or recommenders.METHODS[0]) if hybrid else None,
-        recommendations=as_models(recs),
+        user_id=query.user_id,
+        product_id=query.product_id,
+        case=case,
+        method=(query.method or recommenders.METHODS[0]) if hybrid else None,
+        recomm_id=served.recomm_id,
+        experiment=exposure.experiment if exposure else None,
+        arm=exposure.arm if exposure else None,
+        page=exposure.page if exposure else 1,
+        recommendations=as_models(served.recommendations),
     )
 
 
@@ -67,7 +128,7 @@ async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
             await db_events.insert_events(conn, [to_new_event(event)])
             await conn.commit()
         query = Query(user_id=query_args.user_id, k=query_args.k)
-        recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
-    return Recommendations(
-        user_id=query_args.user_id, case=recommenders.DEFAULT, recommendations=as_models(recs)
-    )
+        served = await recommenders.serve(
+            conn, recommenders.DEFAULT, query, deps.exposure("realtime")
+        )
+    return answer(recommenders.DEFAULT, query, served)

@@ -17,6 +17,11 @@ from app.db import queries
 
 async def apply(conn: AsyncConnection[Any], settings: Settings) -> None:
     """Write the tunables set in `settings` (unset ones keep the stored value)."""
-    if settings.pair_window is None:
+    params = {
+        "pair_window": settings.pair_window,
+        "page_ttl_minutes": settings.page_ttl_minutes,
+        "attribution_hours": settings.attribution_hours,
+    }
+    if all(value is None for value in params.values()):
         return
-    await conn.execute(queries.get("apply_tunables"), {"pair_window": settings.pair_window})
+    await conn.execute(queries.get("apply_tunables"), params)

@@ -6,6 +6,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 from tqdm import tqdm
 
+from app.db import events as db_events
 from app.db import queries
 from app.demo.shop import Shop
 
@@ -19,13 +20,13 @@ def load(url: str, shop: Shop) -> None:
             batch = shop.events[start : start + BATCH]
             conn.execute(
                 queries.get("ingest_events"),
-                {
-                    "user_ids": [e["user_id"] for e in batch],
-                    "product_ids": [e["product_id"] for e in batch],
-                    "event_types": [e["event_type"] for e in batch],
-                    "values": [None] * len(batch),
-                    "timestamps": [e["timestamp"] for e in batch],
-                    "event_keys": [None] * len(batch),
-                },
+                db_events.ingest_params(
+                    [
+                        db_events.NewEvent(
+                            e["user_id"], e["product_id"], e["event_type"], timestamp=e["timestamp"]
+                        )
+                        for e in batch
+                    ]
+                ),
             )
         conn.commit()

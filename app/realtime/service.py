@@ -10,16 +10,22 @@ from app import recommenders
 from app.db.pool import Connection
 from app.realtime.broker import Broker, Message
 from app.realtime.listener import Listener
-from app.recommenders.base import Query
+from app.recommenders.base import Exposure, Query
 
 PUSH_K = 10
 
 
 class Realtime:
     def __init__(
-        self, pool: AsyncConnectionPool[Connection], url: str, probe_every: float = 5.0
+        self,
+        pool: AsyncConnectionPool[Connection],
+        url: str,
+        probe_every: float = 5.0,
+        log_exposures: bool = True,
     ) -> None:
         self._pool = pool
+        # One ledger row per push, shared by the user's sockets.
+        self._exposure = Exposure(surface="push", log=log_exposures)
         self.broker = Broker(self.recommendations)
         self.listener = Listener(url, self._on_notify, self.broker.notify_all, probe_every)
 
@@ -34,8 +40,12 @@ class Realtime:
         """The message pushed to a user's sockets."""
         async with self._pool.connection() as conn:
             query = Query(user_id=user_id, k=PUSH_K)
-            recs = await recommenders.recommend(conn, recommenders.DEFAULT, query)
-        return {"user_id": user_id, "recommendations": [r.__dict__ for r in recs]}
+            served = await recommenders.serve(conn, recommenders.DEFAULT, query, self._exposure)
+        return {
+            "user_id": user_id,
+            "recomm_id": served.recomm_id,
+            "recommendations": [r.__dict__ for r in served.recommendations],
+        }
 
     def _on_notify(self, payload: dict[str, Any]) -> None:
         user_id = payload.get("user_id")

@@ -3,14 +3,15 @@ STRATEGIES and asks `recommend`, which runs the SQL entry point recsys.recommend
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
 from app.db import queries
 from app.db.pool import Connection
-from app.recommenders.base import Query, Recommendation
+from app.recommenders.base import Exposure, Query, Recommendation, Served
 
 USER = ("user_id",)
 USER_OR_PRODUCT = ("user_id", "product_id")
@@ -62,6 +63,8 @@ NAMES = tuple(BY_NAME)
 HYBRID = "hybrid"
 # What the adaptive hybrid blends, in this order (app.training.hybrid fits its weights).
 BLENDED = tuple(name for name in NAMES if name != HYBRID)
+# The ledger's case for lists of GET /items/{id}/similar (method: cooccurrence or content).
+SIMILAR = "similar"
 # What every strategy falls back to (recsys.popular_top_up).
 FALLBACK = "popular"
 # The hybrid's methods; the first is its default.
@@ -88,6 +91,78 @@ async def recommend(conn: Connection, case: str, query: Query) -> list[Recommend
     return await _run(conn, "recommend", recommend_params(case, query))
 
 
+async def serve(conn: Connection, case: str, query: Query, exposure: Exposure) -> Served:
+    """recommend, rotated by query.rotation and recorded in the exposure ledger
+    (recsys.serve): one statement, one ledger row."""
+    recomm_id = str(uuid.uuid4())
+    params = {
+        **recommend_params(case, query),
+        "rotation": query.rotation,
+        **ledger_params(recomm_id, case, query, exposure),
+    }
+    return Served(recomm_id, await _run(conn, "serve", params))
+
+
+async def rotated(conn: Connection, case: str, query: Query) -> list[Recommendation]:
+    """recommend, rotated by query.rotation, without a ledger row (recsys.rotated):
+    the lists an interleaving merges before it records the merged one."""
+    return await _run(
+        conn, "rotated", {**recommend_params(case, query), "rotation": query.rotation}
+    )
+
+
+async def log_exposure(
+    conn: Connection,
+    case: str,
+    query: Query,
+    exposure: Exposure,
+    product_ids: list[str],
+    placed_by: list[str] | None = None,
+) -> str:
+    """One ledger row for a list assembled in Python (an interleaving); its recomm_id."""
+    recomm_id = str(uuid.uuid4())
+    if exposure.log:
+        params = {
+            **recommend_params(case, query),
+            **ledger_params(recomm_id, case, query, exposure),
+        }
+        await conn.execute(
+            queries.get("log_exposure"),
+            {**params, "product_ids": product_ids, "placed_by": placed_by},
+        )
+    return recomm_id
+
+
+def ledger_params(recomm_id: str, case: str, query: Query, exposure: Exposure) -> dict[str, Any]:
+    """What recsys.exposures records besides the items: the request a next page
+    repeats, and where the list went."""
+    request = {**asdict(query), "case": case}
+    return {
+        "recomm_id": recomm_id,
+        "surface": exposure.surface,
+        "scenario": exposure.scenario,
+        "experiment": exposure.experiment,
+        "arm": exposure.arm,
+        "chain": exposure.chain,
+        "page": exposure.page,
+        "request": Jsonb(request),
+        "log": exposure.log,
+        "logged_method": logged_method(case, query),
+    }
+
+
+def logged_method(case: str, query: Query) -> str | None:
+    if case == HYBRID:
+        return query.method or METHODS[0]
+    return query.method if case == SIMILAR else None
+
+
+def query_of(request: dict[str, Any]) -> tuple[str, Query]:
+    """The case and query a ledger row's request recorded (ledger_params)."""
+    fields = {name: request[name] for name in Query.__dataclass_fields__ if name in request}
+    return request["case"], Query(**fields)
+
+
 def recommend_params(case: str, query: Query) -> dict[str, Any]:
     """The parameters of the `recommend` named query: what `recommend` sends, for
     callers that time the SQL itself (the benchmarks)."""
@@ -100,6 +175,14 @@ async def similar_items(conn: Connection, query: Query, by: str) -> list[Recomme
     if by == "content":
         return await recommend(conn, "content_based", query)
     return await _run(conn, "similar_items", _params(query))
+
+
+async def serve_similar(conn: Connection, query: Query, by: str, exposure: Exposure) -> Served:
+    """similar_items, recorded in the ledger as case `similar`, method `by`."""
+    recs = await similar_items(conn, query, by)
+    ids = [r.product_id for r in recs]
+    recomm_id = await log_exposure(conn, SIMILAR, replace(query, method=by), exposure, ids)
+    return Served(recomm_id, recs)
 
 
 def _params(query: Query) -> dict[str, Any]:

@@ -17,6 +17,8 @@ class Query:
     category: str | None = None
     method: str | None = None  # hybrid: adaptive (default) or switching
     attributes: dict[str, Any] | None = None  # content_based: items whose attributes contain these
+    # 0..1: demote items shown to the user recently without an interaction (recsys.rotated).
+    rotation: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -24,3 +26,24 @@ class Recommendation:
     product_id: str
     score: float
     reason: str
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """Where a served list goes and what the ledger (recsys.exposures) records with it."""
+
+    surface: str  # recommend, next, realtime, event, push (recsys.exposures.surface)
+    log: bool = True  # False: REC_EXPOSURES=false, nothing is recorded
+    scenario: str | None = None
+    experiment: str | None = None
+    arm: str | None = None
+    chain: str | None = None  # recomm_id of the chain's first page; None: a first page
+    page: int = 1
+
+
+@dataclass(frozen=True)
+class Served:
+    """A list as answered: its recomm_id (the ledger's key) and its items."""
+
+    recomm_id: str
+    recommendations: list[Recommendation]

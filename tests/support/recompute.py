@@ -14,36 +14,35 @@ import psycopg
 
 # One CTE chain per aggregate, all reading recsys.events, recsys.event_types and
 # recsys.settings only; never recsys.log_weight or any other function under test.
+# interactions, item_stats, item_pairs and users.n_items hold positive events only.
 _WEIGHTED = """
     weighted as (
-        select e.*,
+        select e.*, t.conversion, t.uses_value,
                t.weight::float8
                    * case when t.uses_value then coalesce(e.value, 0)::float8 else 1 end as w
           from recsys.events e
           join recsys.event_types t on t.id = e.type_id
+         where t.kind = 'positive'
     )
 """
 
 REFERENCE: dict[str, str] = {
-    # (user_id, item_id) -> seq, score, counts per type, last_value, first_ts, last_ts
+    # (user_id, item_id) -> seq, score, events, conversions, last_value, first_ts, last_ts
     "interactions": f"""
         with {_WEIGHTED}
         select user_id, item_id,
                rank() over (partition by user_id order by min(id))::int as seq,
                sum(w) as score,
                count(*)::int as events,
-               (count(*) filter (where type_id = 1))::int as views,
-               (count(*) filter (where type_id = 2))::int as carts,
-               (count(*) filter (where type_id = 3))::int as purchases,
-               (count(*) filter (where type_id = 4))::int as ratings,
-               (array_agg(value order by id desc) filter (where value is not null))[1]
-                   as last_value,
+               (count(*) filter (where conversion))::int as conversions,
+               (array_agg(value order by id desc)
+                   filter (where uses_value and value is not null))[1] as last_value,
                min(ts) as first_ts,
                max(ts) as last_ts
           from weighted
          group by user_id, item_id
     """,
-    # item_id -> users, counts per type, rating_sum, score, log_popularity, last_ts
+    # item_id -> users, events, score, log_popularity, last_ts
     "item_stats": f"""
         with {_WEIGHTED},
         logged as (
@@ -60,25 +59,37 @@ REFERENCE: dict[str, str] = {
         select item_id,
                count(distinct user_id)::int as users,
                count(*)::bigint as events,
-               count(*) filter (where type_id = 1) as views,
-               count(*) filter (where type_id = 2) as carts,
-               count(*) filter (where type_id = 3) as purchases,
-               count(*) filter (where type_id = 4) as ratings,
-               coalesce(sum(value::float8) filter (where type_id = 4), 0) as rating_sum,
                sum(w) as score,
                max(lw_top) + ln(sum(exp(lw - lw_top))) as log_popularity,
                max(ts) as last_ts
           from topped
          group by item_id
     """,
+    # (item_id, type_id) -> events, value_sum: every kind
+    "item_type_stats": """
+        select item_id, type_id, count(*)::bigint as events,
+               coalesce(sum(value::float8), 0) as value_sum
+          from recsys.events
+         group by item_id, type_id
+    """,
+    # (user_id, item_id) -> the latest negative event's type and time
+    "rejections": """
+        select distinct on (e.user_id, e.item_id) e.user_id, e.item_id, e.type_id, e.ts
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+         where t.kind = 'negative'
+         order by e.user_id, e.item_id, e.ts desc, e.id desc
+    """,
     # (item_a, item_b) -> users: for each user, distinct items ranked by first event id;
     # x at rank i and y at rank j (i < j) count when pair_window = 0 or j - i <= pair_window.
     "item_pairs": """
         with ranked as (
-            select user_id, item_id,
-                   row_number() over (partition by user_id order by min(id)) as seq
-              from recsys.events
-             group by user_id, item_id
+            select e.user_id, e.item_id,
+                   row_number() over (partition by e.user_id order by min(e.id)) as seq
+              from recsys.events e
+              join recsys.event_types t on t.id = e.type_id
+             where t.kind = 'positive'
+             group by e.user_id, e.item_id
         )
         select least(x.item_id, y.item_id) as item_a,
                greatest(x.item_id, y.item_id) as item_b,
@@ -89,31 +100,39 @@ REFERENCE: dict[str, str] = {
          where s.pair_window = 0 or y.seq - x.seq <= s.pair_window
          group by 1, 2
     """,
-    # user id -> distinct items touched (the next new item's seq - 1)
+    # user id -> distinct items touched positively (the next new item's seq - 1)
     "users": """
         select u.id, (select count(distinct e.item_id) from recsys.events e
-                       where e.user_id = u.id)::int as n_items
+                        join recsys.event_types t on t.id = e.type_id
+                       where e.user_id = u.id and t.kind = 'positive')::int as n_items
           from recsys.users u
     """,
 }
 
 ACTUAL: dict[str, str] = {
     "interactions": """
-        select user_id, item_id, seq, score, events, views, carts, purchases, ratings,
-               last_value, first_ts, last_ts
+        select user_id, item_id, seq, score, events, conversions, last_value, first_ts, last_ts
           from recsys.interactions
     """,
     "item_stats": """
-        select item_id, users, events, views, carts, purchases, ratings, rating_sum, score,
-               log_popularity, last_ts
+        select item_id, users, events, score, log_popularity, last_ts
           from recsys.item_stats
     """,
+    "item_type_stats": "select item_id, type_id, events, value_sum from recsys.item_type_stats",
+    "rejections": "select user_id, item_id, type_id, ts from recsys.rejections",
     "item_pairs": "select item_a, item_b, users from recsys.item_pairs",
     "users": "select id, n_items from recsys.users",
 }
 
 # Number of leading columns forming each table's key.
-KEYS = {"interactions": 2, "item_stats": 1, "item_pairs": 2, "users": 1}
+KEYS = {
+    "interactions": 2,
+    "item_stats": 1,
+    "item_type_stats": 2,
+    "rejections": 2,
+    "item_pairs": 2,
+    "users": 1,
+}
 
 Rows = dict[tuple[Any, ...], tuple[Any, ...]]
 

@@ -103,8 +103,9 @@ async def test_same_event_id_twice_is_stored_once(client, conn):
     assert isinstance(body["recommendations"], list)
 
     assert count(conn, "events") == 1
-    assert fetch(conn, "select purchases, events from recsys.item_stats") == [(1, 1)]
-    assert fetch(conn, "select purchases from recsys.interactions") == [(1,)]
+    assert fetch(conn, "select events from recsys.item_stats") == [(1,)]
+    assert fetch(conn, "select events from recsys.item_type_stats where type_id = 3") == [(1,)]
+    assert fetch(conn, "select conversions from recsys.interactions") == [(1,)]
 
 
 async def test_events_without_event_id_are_never_duplicates(client, conn):
@@ -250,10 +251,8 @@ async def test_batch_with_ratings_stores_their_values(client, conn):
         ("rating", 4.5),
         ("view", None),
     ]
-    assert fetch(conn, "select ratings, rating_sum from recsys.item_stats order by item_id") == [
-        (2, 7.5),
-        (0, 0.0),
-    ]
+    ratings = "select events, value_sum from recsys.item_type_stats where type_id = 4"
+    assert fetch(conn, ratings) == [(2, 7.5)]
 
 
 async def test_batch_counts_duplicates_within_the_batch(client, conn):
@@ -266,7 +265,7 @@ async def test_batch_counts_duplicates_within_the_batch(client, conn):
     ]
     assert await record(client, rows) == {"inserted": 4, "duplicates": 1}
     assert count(conn, "events") == 4
-    assert fetch(conn, "select sum(views) from recsys.item_stats") == [(4,)]
+    assert fetch(conn, "select sum(events) from recsys.item_type_stats where type_id = 1") == [(4,)]
 
 
 async def test_batch_counts_duplicates_across_batches(client, conn):
@@ -359,7 +358,7 @@ async def test_concurrent_retries_of_one_event_are_stored_once(client, conn):
     statuses = sorted([r.status_code for r in responses])
     assert statuses == [200] * 7 + [201]
     assert count(conn, "events") == 1
-    assert fetch(conn, "select purchases from recsys.item_stats") == [(1,)]
+    assert fetch(conn, "select events from recsys.item_type_stats where type_id = 3") == [(1,)]
 
 
 async def test_concurrent_events_of_one_user_keep_counts_exact(client, conn):

@@ -30,8 +30,8 @@ def test_csv_with_header_types_and_iso_times(run, db_url, tmp_path):
     result = run("import", "events", path, "--header", "--columns", "user,item,type,time")
     assert result.exit_code == 0, result.output
     with psycopg.connect(db_url) as conn:
-        row = conn.execute("select views, purchases from recsys.interactions").fetchone()
-    assert row == (1, 1)
+        row = conn.execute("select events, conversions from recsys.interactions").fetchone()
+    assert row == (2, 1)
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,9 @@ def test_ml100k_loaded_in_one_statement_gives_known_pair_counts(conn, ml100k):
     assert pairs == (PAIRS, PAIR_USERS)
     assert conn.execute("select count(*) from recsys.interactions").fetchone() == (100000,)
     stats = conn.execute(
-        "select count(*), sum(users), sum(ratings), sum(rating_sum) from recsys.item_stats"
+        "select count(*), sum(s.users), sum(c.events), sum(c.value_sum)"
+        "  from recsys.item_stats s join recsys.item_type_stats c using (item_id)"
+        " where c.type_id = 4"
     ).fetchone()
     rating_sum = sum(int(line.split(b"\t")[2]) for line in data.splitlines())
     assert stats == (1682, 100000, 100000, rating_sum)

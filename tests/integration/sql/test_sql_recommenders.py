@@ -480,12 +480,13 @@ def test_item_funnel_rates(conn):
         + views("u3", "a")
         + views("u4", "a")
         + [("u1", "a", "add_to_cart", None, at(1)), ("u2", "a", "add_to_cart", None, at(1))]
-        + [("u1", "a", "purchase", None, at(2))],
+        + [("u1", "a", "purchase", None, at(2)), ("u5", "a", "dislike", None, at(2))],
     )
     rows = conn.execute("select * from recsys.item_funnel order by product_id").fetchall()
+    # The dislike counts as a negative, not as a user of the item.
     assert rows == [
-        ("a", None, 4, 4, 2, 1, Decimal("0.5000"), Decimal("0.5000")),
-        ("idle", "Idle", 0, 0, 0, 0, None, None),
+        ("a", None, 4, 4, 2, 1, 1, Decimal("0.5000"), Decimal("0.5000")),
+        ("idle", "Idle", 0, 0, 0, 0, 0, None, None),
     ]
 
 
@@ -500,10 +501,11 @@ def test_daily_activity_counts(conn):
             ("u2", "b", "purchase", None, day + timedelta(hours=14)),
             ("u2", "a", "rating", 4.0, day + timedelta(days=1)),
             ("u2", "a", "view", None, day + timedelta(days=1, hours=2)),
+            ("u3", "b", "hide", None, day + timedelta(days=1, hours=3)),
         ],
     )
     rows = conn.execute("select * from recsys.daily_activity order by day").fetchall()
     assert rows == [
-        (day.date(), 3, 2, 2, 1, 1, 1, 0),
-        ((day + timedelta(days=1)).date(), 2, 1, 1, 1, 0, 0, 1),
+        (day.date(), 3, 2, 2, 1, 1, 1, 0, 0),
+        ((day + timedelta(days=1)).date(), 3, 2, 2, 1, 0, 0, 1, 1),
     ]
