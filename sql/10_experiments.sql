@@ -36,6 +36,30 @@ create table recsys.experiment_arms (
     unique (experiment_id, position)
 );
 
+-- Reports read an experiment's lists (queries.sql: experiment_arm_figures):
+-- an index read, not a scan of every list ever served.
+create index exposures_experiment_idx on recsys.exposures (experiment) where experiment is not null;
+
+-- One row per item an experiment's list showed, credited to an arm (A/B: the
+-- list's; interleaving: the one that placed the item), and what the list's
+-- own user did with it there: clicked (a positive event carrying the list's
+-- recomm_id), converted (a conversion event). Events by anyone else are not
+-- outcomes of the user the hash assigned. The reports count these rows
+-- (queries.sql: experiment_arm_figures, experiment_wins).
+create view recsys.experiment_impressions as
+select m.experiment, coalesce(m.arm, m.placed_by) as arm, m.user_id, m.recomm_id, m.position,
+       m.item_id, m.served_at,
+       coalesce(o.clicked, false) as clicked, coalesce(o.converted, false) as converted
+  from recsys.exposure_items m
+  left join lateral (
+        select bool_or(t.kind = 'positive') as clicked, bool_or(t.conversion) as converted
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+          join recsys.users u on u.id = e.user_id
+         where e.recomm_id = m.recomm_id and e.item_id = m.item_id
+           and u.external_id = m.user_id) o on true
+ where m.experiment is not null;
+
 -- ------------------------------------------------------------------ assignment
 
 -- Where for_user falls in [0, 1) for this experiment: the first 52 bits of

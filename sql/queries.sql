@@ -466,56 +466,36 @@ select mode, status, arm, case_name, method, params, assigned
   from recsys.arms_for(%(experiment)s, %(user_id)s);
 
 -- name: experiment_arm_figures
--- Per arm: what was shown (recsys.exposures) and what the list's own user then
--- did with its items (recsys.attributions; an event on an item the list did
--- not hold counts for nothing). A/B credits a list's arm; interleaving the arm
--- that placed the item (placed_by). A click or a conversion is an impression
--- (list, position) with at least one positive or conversion event, counted
--- once however many events it had.
+-- Per arm: users, lists and impressions shown, and the impressions its users
+-- clicked or converted (recsys.experiment_impressions: one row per item
+-- shown, an impression counted once however many events it had).
 with arms as (
     select a.name, a.position, a.case_name, a.method
       from recsys.experiments e
       join recsys.experiment_arms a on a.experiment_id = e.id
      where e.name = %(experiment)s
 ),
-shown as (
-    select coalesce(x.arm, x.placed_by[n]) as arm, x.user_id, x.recomm_id
-      from recsys.exposures x
-     cross join generate_subscripts(x.items, 1) as n
-     where x.experiment = %(experiment)s
-),
-exposed as (
-    select arm, count(distinct user_id) as users, count(distinct recomm_id) as lists,
-           count(*) as impressions
-      from shown
-     group by arm
-),
-hits as (
-    select coalesce(x.arm, x.placed_by[t.position]) as arm, x.user_id,
-           bool_or(t.kind = 'positive') as clicked, bool_or(t.conversion) as converted
-      from recsys.exposures x
-      join recsys.attributions t on t.recomm_id = x.recomm_id and t.user_id = x.user_id
-     where x.experiment = %(experiment)s and t.position is not null
-     group by x.recomm_id, t.position  -- the exposure's key: its other columns follow
-),
-acted as (
-    select arm,
-           count(*) filter (where clicked) as clicks,
-           count(*) filter (where converted) as conversions,
-           count(distinct user_id) filter (where clicked) as users_clicked,
-           count(distinct user_id) filter (where converted) as users_converted
-      from hits
-     group by arm
+figures as (
+    select m.arm,
+           count(distinct m.user_id) as users,
+           count(distinct m.recomm_id) as lists,
+           count(*) as impressions,
+           count(*) filter (where m.clicked) as clicks,
+           count(*) filter (where m.converted) as conversions,
+           count(distinct m.user_id) filter (where m.clicked) as users_clicked,
+           count(distinct m.user_id) filter (where m.converted) as users_converted
+      from recsys.experiment_impressions m
+     where m.experiment = %(experiment)s
+     group by m.arm
 )
 select a.name as arm, a.position, a.case_name, a.method,
-       coalesce(e.users, 0) as users, coalesce(e.lists, 0) as lists,
-       coalesce(e.impressions, 0) as impressions,
-       coalesce(c.clicks, 0) as clicks, coalesce(c.conversions, 0) as conversions,
-       coalesce(c.users_clicked, 0) as users_clicked,
-       coalesce(c.users_converted, 0) as users_converted
+       coalesce(f.users, 0) as users, coalesce(f.lists, 0) as lists,
+       coalesce(f.impressions, 0) as impressions,
+       coalesce(f.clicks, 0) as clicks, coalesce(f.conversions, 0) as conversions,
+       coalesce(f.users_clicked, 0) as users_clicked,
+       coalesce(f.users_converted, 0) as users_converted
   from arms a
-  left join exposed e on e.arm = a.name
-  left join acted c on c.arm = a.name
+  left join figures f on f.arm = a.name
  order by a.position;
 
 -- name: experiment_wins
@@ -528,17 +508,12 @@ with arms as (
       join recsys.experiment_arms a on a.experiment_id = e.id
      where e.name = %(experiment)s
 ),
-clicks as (
-    select distinct x.user_id, x.recomm_id, t.position, x.placed_by[t.position] as arm
-      from recsys.exposures x
-      join recsys.attributions t on t.recomm_id = x.recomm_id and t.user_id = x.user_id
-     where x.experiment = %(experiment)s and t.kind = 'positive' and t.position is not null
-),
 per_user as (
-    select user_id, arm, count(*) as clicks,
-           rank() over (partition by user_id order by count(*) desc) as place
-      from clicks
-     group by user_id, arm
+    select m.user_id, m.arm, count(*) as clicks,
+           rank() over (partition by m.user_id order by count(*) desc) as place
+      from recsys.experiment_impressions m
+     where m.experiment = %(experiment)s and m.clicked
+     group by m.user_id, m.arm
 ),
 winners as (
     -- the arm ranked first, unless another arm ties it

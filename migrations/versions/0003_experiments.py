@@ -8,8 +8,7 @@ Create Date: 2026-12-01
 from app.migrations.frozen import apply
 
 revision = "0003_experiments"
-# TEMPORARY: 0002_loop (the exposure ledger) is not on this branch yet.
-down_revision = "0001_initial"
+down_revision = "0002_loop"
 branch_labels = None
 depends_on = None
 

@@ -52,63 +52,17 @@ def create(
     conn.commit()
 
 
-# TEMPORARY, until sql/09_loop.sql is merged: the exposure ledger's contract
-# (recsys.exposures, and recsys.attributions as a table instead of a view).
-LOOP_STANDIN = """
-create table if not exists recsys.exposures (
-    recomm_id uuid primary key,
-    user_id bigint,
-    case_name text not null,
-    method text,
-    scenario text,
-    experiment text,
-    arm text,
-    items bigint[] not null,
-    placed_by text[],
-    chain uuid not null,
-    page integer not null default 1,
-    request jsonb not null,
-    served_at timestamptz not null default now()
-);
-create table if not exists recsys.attributions (
-    event_id bigint generated always as identity,
-    recomm_id uuid,
-    user_id bigint,
-    item_id bigint,
-    event_type text,
-    kind text,
-    conversion boolean,
-    position integer,
-    ts timestamptz default now()
-);
-"""
-
-
-def ensure_loop(conn: psycopg.Connection[Any]) -> None:
-    conn.execute(LOOP_STANDIN)
-    conn.commit()
-
-
-KINDS = {
-    "view": "positive",
-    "add_to_cart": "positive",
-    "purchase": "positive",
-    "dislike": "negative",
-}
-
-
-def user(conn: psycopg.Connection[Any], external_id: str) -> int:
-    """The internal id of a user, created if new."""
-    row = conn.execute(
-        "insert into recsys.users (external_id) values (%s) on conflict (external_id)"
-        " do update set external_id = excluded.external_id returning id",
+def user(conn: psycopg.Connection[Any], external_id: str) -> str:
+    """A user row (created if new); its external id, which the ledger keeps."""
+    conn.execute(
+        "insert into recsys.users (external_id) values (%s) on conflict do nothing",
         (external_id,),
-    ).fetchone()
-    assert row is not None
-    return int(row[0])
+    )
+    return external_id
 
 
 def item(conn: psycopg.Connection[Any], external_id: str) -> int:
+    """The internal id of an item (created if new), as recsys.exposures.items holds them."""
     row = conn.execute(
         "insert into recsys.items (external_id) values (%s) on conflict (external_id)"
         " do update set external_id = excluded.external_id returning id",
@@ -121,7 +75,7 @@ def item(conn: psycopg.Connection[Any], external_id: str) -> int:
 def show(
     conn: psycopg.Connection[Any],
     experiment: str | None,
-    user_id: int,
+    user_id: str,
     items: Sequence[int],
     arm: str | None = None,
     placed_by: Sequence[str] | None = None,
@@ -129,8 +83,9 @@ def show(
     """One served list in recsys.exposures; its recomm_id."""
     recomm_id = uuid.uuid4()
     conn.execute(
-        "insert into recsys.exposures (recomm_id, user_id, case_name, experiment, arm, items,"
-        " placed_by, chain, request) values (%s, %s, %s, %s, %s, %s, %s, %s, '{}')",
+        "insert into recsys.exposures (recomm_id, user_external_id, surface, case_name,"
+        " experiment, arm, items, placed_by, chain)"
+        " values (%s, %s, 'recommend', %s, %s, %s, %s, %s, %s)",
         (
             recomm_id,
             user_id,
@@ -146,22 +101,12 @@ def show(
 
 
 def act(
-    conn: psycopg.Connection[Any], recomm_id: uuid.UUID, user_id: int, item_id: int, event_type: str
+    conn: psycopg.Connection[Any], recomm_id: uuid.UUID, user_id: str, item_id: int, event_type: str
 ) -> None:
-    """An event of user_id on item_id carrying recomm_id."""
+    """An event of user_id on item_id carrying recomm_id, as a client sends it."""
     conn.execute(
-        "insert into recsys.attributions (recomm_id, user_id, item_id, event_type, kind,"
-        " conversion, position)"
-        " select %s, %s, %s, %s, %s, %s, array_position(x.items, %s)"
-        " from recsys.exposures x where x.recomm_id = %s",
-        (
-            recomm_id,
-            user_id,
-            item_id,
-            event_type,
-            KINDS[event_type],
-            event_type == "purchase",
-            item_id,
-            recomm_id,
-        ),
+        "insert into recsys.events (user_id, item_id, type_id, recomm_id)"
+        " select u.id, %s, t.id, %s from recsys.users u, recsys.event_types t"
+        " where u.external_id = %s and t.name = %s",
+        (item_id, recomm_id, user_id, event_type),
     )

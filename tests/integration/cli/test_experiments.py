@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from tests.support.api import fetch
-from tests.support.experiments import act, ensure_loop, item, show, user
+from tests.support.experiments import act, item, show, user
 
 AB = ("--arm", "control=popular", "--arm", "treatment=hybrid:switching")
 
@@ -88,7 +88,6 @@ def test_failures_are_one_line_and_write_nothing(run, conn):
 
 
 def test_report_as_table_and_json(run, conn):
-    ensure_loop(conn)
     assert run("experiments", "create", "home", *AB, "--start").exit_code == 0
     goods = item(conn, "i1")
     for arm, n in (("control", 0), ("treatment", 1)):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.api import error_of, fetch, get_json
-from tests.support.experiments import AB_ARMS, body, ensure_loop
+from tests.support.experiments import AB_ARMS, body
 
 
 def experiment_rows(conn):
@@ -44,7 +44,6 @@ async def test_create_with_start_runs_at_once(client):
 
 
 async def test_an_empty_report(client, conn):
-    ensure_loop(conn)
     await client.post("/admin/experiments", json=body(start=True))
     report = await get_json(client, "/admin/experiments/exp1/report")
     assert report["experiment"] == "exp1" and report["winner"] is None

@@ -7,7 +7,7 @@ import pytest
 from psycopg.rows import dict_row
 
 from app.experiments import report, stats
-from tests.support.experiments import act, create, ensure_loop, item, show, user
+from tests.support.experiments import act, create, item, show, user
 
 
 async def build(db_url, name):
@@ -25,7 +25,6 @@ def figures(built):
 
 @pytest.fixture
 def shop(conn):
-    ensure_loop(conn)
     users = {name: user(conn, name) for name in ("u1", "u2", "u3", "u4", "u5", "u6")}
     items = {name: item(conn, name) for name in ("i1", "i2", "i3", "i4", "i5")}
     conn.commit()
