@@ -11,6 +11,7 @@ from typing import Any
 from app.db import queries
 from app.db.pool import Connection
 from app.experiments import stats, store
+from app.experiments.errors import InvalidExperiment
 
 ALPHA = 0.05
 # Below this, users per arm contradict the shares too strongly to be chance.
@@ -158,6 +159,10 @@ def _uplift_text(comparison: Comparison) -> str:
 def _interleaving(
     experiment: store.Experiment, arms: tuple[ArmFigures, ...], alpha: float
 ) -> Report:
+    if len(arms) != 2:  # only a definition written by hand in psql gets here
+        raise InvalidExperiment(
+            f"interleaving compares 2 arms; {experiment.name!r} has {len(arms)}", "arms"
+        )
     control, treatment = arms
     test = stats.sign_test(control.wins or 0, treatment.wins or 0)
     winner: str | None = None
