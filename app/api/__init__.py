@@ -4,11 +4,25 @@ from __future__ import annotations
 
 from quart import Quart
 
-from app.api import auth, demo, errors, events, health, items, predict, recommend, tokens, users, ws
+from app.api import (
+    auth,
+    demo,
+    errors,
+    event_types,
+    events,
+    health,
+    items,
+    predict,
+    recommend,
+    tokens,
+    users,
+    ws,
+)
 
 
 def register(app: Quart) -> None:
-    for module in (recommend, predict, events, items, users, tokens, health, ws, demo):
+    modules = (recommend, predict, events, event_types, items, users, tokens, health, ws, demo)
+    for module in modules:
         app.register_blueprint(module.bp)
     errors.register(app)
     auth.register(app)

@@ -39,6 +39,9 @@ EXPECTED: dict[tuple[str, str], Scope] = {
     ("PUT", "/items/<path:product_id>"): WRITE,
     ("POST", "/users/<path:user_id>/token"): WRITE,
     ("DELETE", "/users/<path:user_id>"): ADMIN,
+    ("GET", "/admin/event-types"): ADMIN,
+    ("PUT", "/admin/event-types/<name>"): ADMIN,
+    ("DELETE", "/admin/event-types/<name>"): ADMIN,
 }
 GRANTS = {"none": None, "read": READ, "write": WRITE, "admin": ADMIN}
 
