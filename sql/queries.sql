@@ -426,6 +426,21 @@ select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as 
 alter table pairs add primary key (item_a, item_b);
 create index on pairs (item_b);
 
+-- name: list_event_types
+-- Every event type, with how many events use it (GET /admin/event-types).
+select t.name, t.kind, t.weight::double precision as weight, t.uses_value, t.conversion,
+       coalesce((select sum(c.events) from recsys.item_type_stats c where c.type_id = t.id), 0)
+           ::bigint as events
+  from recsys.event_types t
+ order by t.id;
+
+-- name: put_event_type
+select created, rebuilt_users
+  from recsys.put_event_type(%(name)s, %(kind)s, %(weight)s::real, %(uses_value)s,
+                             %(conversion)s);
+
+-- name: drop_event_type
+select recsys.drop_event_type(%(name)s) as dropped;
 -- ------------------------------------------------------------ experiments
 -- app/experiments: definitions, assignment, reports (sql/10_experiments.sql).
 

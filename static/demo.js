@@ -6,6 +6,8 @@ const titles = new Map();
 let socket = null;
 let retry = 250;
 let pushes = 0;
+// The pushed list's key in recsys.exposures: events on its items carry it (attribution).
+let recommId = null;
 
 function userId() { return $("user").value.trim() || "user-1"; }
 
@@ -65,6 +67,8 @@ function handle(message) {
     setState("connected");
     $("panel-user").textContent = message.data.user_id;
   } else if (message.event === "realtime_recommendation") {
+    recommId = message.data.recomm_id;
+    $("recomm-id").textContent = recommId ? recommId.slice(0, 8) : "none";
     show(message.data.recommendations);
   } else if (message.event === "error") {
     $("last-action").textContent = "server: " + message.data.message;
@@ -80,7 +84,19 @@ function show(recommendations) {
     const why = document.createElement("span");
     why.className = "why";
     why.textContent = rec.reason;
-    li.append(why);
+    // A click views the item from this list; "not interested" dislikes it:
+    // it never comes back, and items chosen with it drop.
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "open";
+    open.textContent = "View";
+    open.onclick = () => record(rec.product_id, "view", recommId);
+    const no = document.createElement("button");
+    no.type = "button";
+    no.className = "dislike";
+    no.textContent = "Not interested";
+    no.onclick = () => record(rec.product_id, "dislike", recommId);
+    li.append(why, open, no);
     return li;
   }));
   pushes += 1;
@@ -91,11 +107,13 @@ function show(recommendations) {
   list.classList.add("flash");
 }
 
-async function record(productId, eventType) {
+async function record(productId, eventType, fromList = null) {
+  const event = { user_id: userId(), product_id: productId, event_type: eventType };
+  if (fromList) event.recomm_id = fromList;
   const response = await api("/event", {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ user_id: userId(), product_id: productId, event_type: eventType }),
+    body: JSON.stringify(event),
   });
   const body = await response.json();
   $("last-action").textContent = response.ok

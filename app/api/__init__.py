@@ -8,6 +8,7 @@ from app.api import (
     auth,
     demo,
     errors,
+    event_types,
     events,
     experiments,
     health,
@@ -21,7 +22,20 @@ from app.api import (
 
 
 def register(app: Quart) -> None:
-    for module in (recommend, predict, events, items, users, tokens, health, ws, demo, experiments):
+    modules = (
+        recommend,
+        predict,
+        events,
+        event_types,
+        items,
+        users,
+        tokens,
+        health,
+        ws,
+        demo,
+        experiments,
+    )
+    for module in modules:
         app.register_blueprint(module.bp)
     errors.register(app)
     auth.register(app)

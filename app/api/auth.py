@@ -43,6 +43,9 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("PUT", "/items/<path:product_id>"): WRITE,
     ("POST", "/users/<path:user_id>/token"): WRITE,
     ("DELETE", "/users/<path:user_id>"): ADMIN,
+    ("GET", "/admin/event-types"): ADMIN,
+    ("PUT", "/admin/event-types/<name>"): ADMIN,
+    ("DELETE", "/admin/event-types/<name>"): ADMIN,
     # Experiments (app/api/experiments.py): defining what users see is admin's.
     ("POST", "/admin/experiments"): ADMIN,
     ("GET", "/admin/experiments"): ADMIN,

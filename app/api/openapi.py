@@ -21,6 +21,15 @@ ID_PARAMETERS = {"product_id", "user_id"}
 # Errors particular to one route, beyond those every route of its kind answers.
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/predict"): {409: "no explicit model trained yet (`recsys train`)"},
+    ("GET", "/recommend/next"): {
+        404: "unknown recomm_id (never served, or pruned by retention)",
+        410: "the chain expired: its latest page is older than REC_PAGE_TTL_MINUTES",
+    },
+    ("PUT", "/admin/event-types/<name>"): {400: BAD_INPUT},
+    ("DELETE", "/admin/event-types/<name>"): {
+        404: "unknown event type",
+        409: "events use this type",
+    },
     ("POST", "/admin/experiments"): {409: "an experiment of that name exists"},
     ("GET", "/admin/experiments/<name>"): {404: "unknown experiment"},
     ("POST", "/admin/experiments/<name>/start"): {
@@ -38,6 +47,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
 HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 ROUTE_SUCCESS: dict[tuple[str, str], dict[int, dict[str, Any]]] = {
     ("GET", "/demo/realtime"): {200: {**HTML, "description": "the demo page"}},
+    ("DELETE", "/admin/event-types/<name>"): {204: {"description": "deleted"}},
 }
 
 

@@ -11,6 +11,7 @@ from app.cli.common import database, settings
 from app.cli.db import db
 from app.cli.demo import demo
 from app.cli.evaluate import evaluate
+from app.cli.event_types import event_types
 from app.cli.experiments import experiments
 from app.cli.imports import import_group
 from app.cli.models import models, train
@@ -48,6 +49,7 @@ main.add_command(demo)
 main.add_command(train)
 main.add_command(models)
 main.add_command(users)
+main.add_command(event_types)
 main.add_command(evaluate)
 main.add_command(bench)
 main.add_command(experiments)

@@ -71,7 +71,8 @@ def stop() -> None:
     help="Users per transaction.",
 )
 def prune(older_than_days: float, batch_users: int) -> None:
-    """Delete old events; counts, pairs and popularity then describe the rest exactly."""
+    """Delete old events and served lists; counts, pairs and popularity then describe
+    the rest exactly."""
     url = database(upgrade=False)
     cutoff = retention.cutoff(older_than_days)
 
@@ -81,5 +82,5 @@ def prune(older_than_days: float, batch_users: int) -> None:
     done = retention.prune(url, cutoff, batch_users, progress)
     click.echo(
         f"pruned {done.events} events older than {cutoff:%Y-%m-%d %H:%M} UTC"
-        f" ({done.users} users, {done.batches} batches)"
+        f" ({done.users} users, {done.batches} batches) and {done.exposures} exposures"
     )

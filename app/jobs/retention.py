@@ -12,8 +12,9 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -23,6 +24,7 @@ from app.jobs import locks, periodic
 log = logging.getLogger(__name__)
 
 BATCH_USERS = 500
+BATCH_EXPOSURES = 10_000
 # Events age by the hour at most between rounds: a finer period buys nothing.
 PRUNE_EVERY = 3600.0
 
@@ -32,9 +34,12 @@ class Pruned:
     users: int = 0
     events: int = 0
     batches: int = 0
+    exposures: int = 0
 
     def add(self, users: int, events: int) -> Pruned:
-        return Pruned(self.users + users, self.events + events, self.batches + 1)
+        return replace(
+            self, users=self.users + users, events=self.events + events, batches=self.batches + 1
+        )
 
 
 def cutoff(older_than_days: float, now: datetime | None = None) -> datetime:
@@ -51,17 +56,30 @@ def prune(
     stop: threading.Event | None = None,
 ) -> Pruned:
     """Delete every event with ts < older_than, one committed batch of users at a
-    time; when `stop` is set, return after the batch in progress (the rest waits
-    for the next prune, and every aggregate stays exact either way)."""
+    time, then the exposures served before it; when `stop` is set, return after
+    the batch in progress (the rest waits for the next prune, and every
+    aggregate stays exact either way)."""
     done = Pruned()
     with psycopg.connect(url, autocommit=True) as conn:
         while stop is None or not stop.is_set():
             users, events = retention.prune_batch(conn, older_than, max_users)
             if users == 0:
-                return done
+                return prune_exposures(conn, older_than, done, stop)
             done = done.add(users, events)
             if progress is not None:
                 progress(done)
+    return done
+
+
+def prune_exposures(
+    conn: psycopg.Connection[Any], older_than: datetime, done: Pruned, stop: threading.Event | None
+) -> Pruned:
+    """The served lists older than the events kept go too, in short batches."""
+    while stop is None or not stop.is_set():
+        n = retention.prune_exposures_batch(conn, older_than, BATCH_EXPOSURES)
+        if n == 0:
+            break
+        done = replace(done, exposures=done.exposures + n)
     return done
 
 
@@ -74,7 +92,12 @@ def prune_if_free(
             log.info("another instance is pruning; skipping this round")
             return None
         done = prune(url, cutoff(older_than_days), stop=stop)
-    log.info("retention: %d events of %d users pruned", done.events, done.users)
+    log.info(
+        "retention: %d events of %d users and %d exposures pruned",
+        done.events,
+        done.users,
+        done.exposures,
+    )
     return done
 
 

@@ -1197,64 +1197,72 @@ select ei.*, ei.served_at::date as day,
           join recsys.event_types t on t.id = e.type_id
          where e.recomm_id = ei.recomm_id and e.item_id = ei.item_id) o on true;
 
--- The loop's figures at their finest grain; the loop_by_* views roll them up.
-create view recsys.loop_daily as
-select day, surface, case_name, method, scenario, experiment, arm, position,
+-- By strategy (case and hybrid method).
+create view recsys.loop_by_case as
+select case_name, method,
        count(distinct recomm_id) as lists,
        count(*) as impressions,
        count(*) filter (where clicked) as clicks,
        count(*) filter (where carted) as carts,
        count(*) filter (where purchased) as purchases,
-       count(*) filter (where rejected) as rejections
+       count(*) filter (where rejected) as rejections,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr,
+       round(count(*) filter (where purchased) / nullif(count(*), 0)::numeric, 4) as conversion
   from recsys.impressions
- group by day, surface, case_name, method, scenario, experiment, arm, position;
-
--- By strategy (case and hybrid method).
-create view recsys.loop_by_case as
-select case_name, method,
-       sum(lists) as lists, sum(impressions) as impressions, sum(clicks) as clicks,
-       sum(carts) as carts, sum(purchases) as purchases, sum(rejections) as rejections,
-       round(sum(clicks) / nullif(sum(impressions), 0), 4) as ctr,
-       round(sum(purchases) / nullif(sum(impressions), 0), 4) as conversion
-  from recsys.loop_daily
  group by case_name, method;
 
 -- By saved scenario (null: requests that named none).
 create view recsys.loop_by_scenario as
 select scenario,
-       sum(lists) as lists, sum(impressions) as impressions, sum(clicks) as clicks,
-       sum(carts) as carts, sum(purchases) as purchases, sum(rejections) as rejections,
-       round(sum(clicks) / nullif(sum(impressions), 0), 4) as ctr,
-       round(sum(purchases) / nullif(sum(impressions), 0), 4) as conversion
-  from recsys.loop_daily
+       count(distinct recomm_id) as lists,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       count(*) filter (where carted) as carts,
+       count(*) filter (where purchased) as purchases,
+       count(*) filter (where rejected) as rejections,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr,
+       round(count(*) filter (where purchased) / nullif(count(*), 0)::numeric, 4) as conversion
+  from recsys.impressions
  group by scenario;
 
 -- By experiment and arm (A/B; interleaving lists have arm null).
 create view recsys.loop_by_arm as
 select experiment, arm,
-       sum(lists) as lists, sum(impressions) as impressions, sum(clicks) as clicks,
-       sum(carts) as carts, sum(purchases) as purchases, sum(rejections) as rejections,
-       round(sum(clicks) / nullif(sum(impressions), 0), 4) as ctr,
-       round(sum(purchases) / nullif(sum(impressions), 0), 4) as conversion
-  from recsys.loop_daily
+       count(distinct recomm_id) as lists,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       count(*) filter (where carted) as carts,
+       count(*) filter (where purchased) as purchases,
+       count(*) filter (where rejected) as rejections,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr,
+       round(count(*) filter (where purchased) / nullif(count(*), 0)::numeric, 4) as conversion
+  from recsys.impressions
  group by experiment, arm;
 
 -- By position in the list: how fast attention falls.
 create view recsys.loop_by_position as
 select position,
-       sum(lists) as lists, sum(impressions) as impressions, sum(clicks) as clicks,
-       sum(carts) as carts, sum(purchases) as purchases, sum(rejections) as rejections,
-       round(sum(clicks) / nullif(sum(impressions), 0), 4) as ctr,
-       round(sum(purchases) / nullif(sum(impressions), 0), 4) as conversion
-  from recsys.loop_daily
+       count(distinct recomm_id) as lists,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       count(*) filter (where carted) as carts,
+       count(*) filter (where purchased) as purchases,
+       count(*) filter (where rejected) as rejections,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr,
+       round(count(*) filter (where purchased) / nullif(count(*), 0)::numeric, 4) as conversion
+  from recsys.impressions
  group by position;
 
--- By day (in the session's time zone).
+-- By day served (in the session's time zone).
 create view recsys.loop_by_day as
 select day,
-       sum(lists) as lists, sum(impressions) as impressions, sum(clicks) as clicks,
-       sum(carts) as carts, sum(purchases) as purchases, sum(rejections) as rejections,
-       round(sum(clicks) / nullif(sum(impressions), 0), 4) as ctr,
-       round(sum(purchases) / nullif(sum(impressions), 0), 4) as conversion
-  from recsys.loop_daily
+       count(distinct recomm_id) as lists,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       count(*) filter (where carted) as carts,
+       count(*) filter (where purchased) as purchases,
+       count(*) filter (where rejected) as rejections,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr,
+       round(count(*) filter (where purchased) / nullif(count(*), 0)::numeric, 4) as conversion
+  from recsys.impressions
  group by day;

@@ -33,11 +33,27 @@ async def test_purchase_click_updates_recommendations_live(db_url, tmp_path, chr
         shown = page.locator(f'#recommendations li[data-product-id="{bought}"]')
         await expect(shown).to_have_count(0)
         await expect(page.locator("#last-action")).to_contain_text("purchase")
+
+        # "Not interested" on a pushed item: a dislike credited to that push's list;
+        # the next push leaves the item out.
+        pushed_list = await page.locator("#recomm-id").inner_text()
+        second = page.locator("#recommendations li").first
+        disliked = await second.get_attribute("data-product-id")
+        await second.locator("button.dislike").click()
+        await expect(
+            page.locator(f'#recommendations li[data-product-id="{disliked}"]')
+        ).to_have_count(0)
+        await expect(page.locator("#recommendations li")).to_have_count(10)
         await page.screenshot(path=str(tmp_path / "demo.png"), full_page=True)
         await browser.close()
     with psycopg.connect(db_url) as conn:
         kind = conn.execute(
-            "select t.name from recsys.events e join recsys.users u on u.id = e.user_id "
-            "join recsys.event_types t on t.id = e.type_id where u.external_id = 'shopper-1'"
+            "select t.name, left(e.recomm_id::text, 8) from recsys.events e"
+            "  join recsys.users u on u.id = e.user_id"
+            "  join recsys.event_types t on t.id = e.type_id"
+            " where u.external_id = 'shopper-1' order by e.id"
         ).fetchall()
-    assert kind == [("purchase",)]
+    # The purchase was clicked in the catalogue: no recomm_id sent, and credited
+    # to the push that showed the item (the latest list holding it).
+    assert [k[0] for k in kind] == ["purchase", "dislike"]
+    assert kind[0][1] is not None and kind[1][1] == pushed_list

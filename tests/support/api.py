@@ -11,7 +11,17 @@ from psycopg import sql
 Conn = psycopg.Connection[tuple[Any, ...]]
 
 # The tables a request may write to; "nothing written" means none of them changed.
-WRITTEN_TABLES = ("events", "users", "items", "interactions", "item_stats", "item_pairs")
+WRITTEN_TABLES = (
+    "events",
+    "users",
+    "items",
+    "interactions",
+    "item_stats",
+    "item_type_stats",
+    "rejections",
+    "item_pairs",
+    "exposures",
+)
 
 
 async def post_event(client: Any, **event: Any) -> Any:
