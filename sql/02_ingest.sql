@@ -125,16 +125,6 @@ begin
           from new_events e
           join recsys.event_types t on t.id = e.type_id
     ),
-    counted as (
-        insert into recsys.item_type_stats as c (item_id, type_id, events, value_sum)
-        select item_id, type_id, count(*), coalesce(sum(value), 0)
-          from typed
-         group by item_id, type_id
-         order by item_id, type_id
-            on conflict (item_id, type_id) do update set
-               events = c.events + excluded.events,
-               value_sum = c.value_sum + excluded.value_sum
-    ),
     rejected as (
         insert into recsys.rejections as r (user_id, item_id, type_id, ts)
         select distinct on (user_id, item_id) user_id, item_id, type_id, ts
@@ -234,6 +224,17 @@ begin
     insert into recsys.item_pairs as p (item_a, item_b, users)
     select item_a, item_b, users from pairs order by item_a, item_b
         on conflict (item_a, item_b) do update set users = p.users + excluded.users;
+
+    -- A statement of its own, so after item_stats whatever order the CTEs above
+    -- run in: recsys.rebuild_users locks the two in this order too.
+    insert into recsys.item_type_stats as c (item_id, type_id, events, value_sum)
+    select item_id, type_id, count(*), coalesce(sum(value), 0)
+      from new_events
+     group by item_id, type_id
+     order by item_id, type_id
+        on conflict (item_id, type_id) do update set
+           events = c.events + excluded.events,
+           value_sum = c.value_sum + excluded.value_sum;
 
     -- A hint, never the data: listeners re-query what they need.
     perform pg_notify('recsys_events', json_build_object(

@@ -110,10 +110,10 @@ begin
     delete from recsys.neighbor_lists l where l.item_id = any(touched);
 
     items := array(select distinct i from unnest(items) as i order by 1);
-    -- The trigger writes item_type_stats before item_stats: locked in its order.
+    perform 1 from recsys.item_stats s where s.item_id = any(items) order by s.item_id for update;
+    -- Then item_type_stats, as the trigger writes them (after item_stats).
     perform 1 from recsys.item_type_stats c where c.item_id = any(items)
      order by c.item_id, c.type_id for update;
-    perform 1 from recsys.item_stats s where s.item_id = any(items) order by s.item_id for update;
     delete from recsys.item_stats s
      where s.item_id = any(items)
        and not exists (select 1 from recsys.events e

@@ -21,6 +21,7 @@ from app.api.models import (
 )
 from app.db import events as db_events
 from app.db import exposures as db_exposures
+from app.experiments import lists as experiment_lists
 from app.recommenders import base
 from app.recommenders.base import Exposure, Query, Served
 
@@ -47,6 +48,12 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
     (GET /recommend/next) and credits the events sent with it.
     """
     query = query_args.to_query()
+    if query_args.experiment is not None:
+        async with deps.connection() as conn:
+            case, served, exposure = await experiment_lists.serve(
+                conn, query_args.experiment, query, deps.exposure("recommend")
+            )
+        return answer(case, query, served, exposure)
     missing = recommenders.BY_NAME[query_args.case].missing(query)
     if missing:
         message = f"{missing} is required for case={query_args.case}"
@@ -90,6 +97,11 @@ async def recommend_next(query_args: NextArgs) -> Recommendations:
         )
         if case == recommenders.SIMILAR:
             served = await recommenders.serve_similar(conn, query, chain["method"], exposure)
+        elif case == experiment_lists.INTERLEAVED:
+            # Both arms again (the same user draws the same arms), without the chain's items.
+            case, served, exposure = await experiment_lists.serve(
+                conn, chain["experiment"], query, exposure
+            )
         else:
             served = await recommenders.serve(conn, case, query, exposure)
     return answer(case, query, served, exposure)

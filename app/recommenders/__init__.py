@@ -118,9 +118,11 @@ async def log_exposure(
     exposure: Exposure,
     product_ids: list[str],
     placed_by: list[str] | None = None,
+    recomm_id: str | None = None,
 ) -> str:
-    """One ledger row for a list assembled in Python (an interleaving); its recomm_id."""
-    recomm_id = str(uuid.uuid4())
+    """One ledger row for a list assembled in Python (an interleaving); its
+    recomm_id (`recomm_id`, or a new one)."""
+    recomm_id = recomm_id or str(uuid.uuid4())
     if exposure.log:
         params = {
             **recommend_params(case, query),
