@@ -425,3 +425,15 @@ select least(a.item_id, b.item_id) as item_a, greatest(a.item_id, b.item_id) as 
 -- Informational: the primary key and the item_b index of recsys.item_pairs.
 alter table pairs add primary key (item_a, item_b);
 create index on pairs (item_b);
+
+-- name: bench_exposures
+-- Lists logged so far (python -m benchmarks.exposure_cost).
+select count(*) from recsys.exposures;
+
+-- name: bench_set_event_weight
+-- An event type's weight changed through recsys.put_event_type, its other fields kept.
+select p.created, p.rebuilt_users
+  from recsys.event_types t
+ cross join lateral recsys.put_event_type(t.name, t.kind, %(weight)s::real, t.uses_value,
+                                          t.conversion) p
+ where t.name = %(name)s;
