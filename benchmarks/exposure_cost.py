@@ -154,15 +154,16 @@ def sql_calls(url: str, case: str, users: list[str]) -> dict[str, list[float]]:
     does), prepared, rows fetched; each user's calls in rotating order."""
     names = list(STATEMENTS)
     times: dict[str, list[float]] = {name: [] for name in names}
+    warm = users[: recommend_latency.WARMUP]
     with psycopg.connect(url, autocommit=True) as conn:
-        for n, user in enumerate(users[: recommend_latency.WARMUP] + users):
+        for n, user in enumerate(warm + users):
             for name in names[n % 3 :] + names[: n % 3]:
                 query_name, params = statement(name, case, user)
                 with harness.Stopwatch() as t:
                     rows = conn.execute(queries.get(query_name), params, prepare=True).fetchall()
                 if len(rows) != K:
                     raise RuntimeError(f"{name} {case}({user!r}): {len(rows)} rows, not {K}")
-                if n >= recommend_latency.WARMUP:
+                if n >= len(warm):
                     times[name].append(t.seconds * 1e6)
     return times
 
