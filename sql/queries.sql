@@ -437,3 +437,10 @@ select p.created, p.rebuilt_users
  cross join lateral recsys.put_event_type(t.name, t.kind, %(weight)s::real, t.uses_value,
                                           t.conversion) p
  where t.name = %(name)s;
+
+-- name: bench_feedback_state
+-- What must not move when only an event type's weight changes (python -m
+-- benchmarks.negative_feedback): the pairs, their users summed, the rejections.
+select (select count(*) from recsys.item_pairs),
+       (select coalesce(sum(users), 0) from recsys.item_pairs),
+       (select count(*) from recsys.rejections);
