@@ -9,7 +9,7 @@ per call: the `recommend` statement against `serve` (what the service runs:
 recommend, then one insert, committed) and `serve` with log false (what it runs
 when the ledger is off), each user's three calls in rotating order.
 
-    python -m benchmarks.exposure_cost [--rounds 4] [--seconds 5] [--warmup 1]
+    python -m benchmarks.exposure_cost [--rounds 5] [--seconds 6] [--warmup 1]
         [--concurrency 16] [--cases behavior_based,popular] [--samples 300]
         [--workers 1] [--json PATH]
 """
@@ -250,8 +250,8 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = harness.parser(__doc__.splitlines()[0] if __doc__ else "exposure_cost")
-    p.add_argument("--rounds", type=int, default=4, help="rounds per mode (ABBA), at least 3")
-    p.add_argument("--seconds", type=float, default=5.0, help="measured seconds per round")
+    p.add_argument("--rounds", type=int, default=5, help="rounds per mode (ABBA), at least 3")
+    p.add_argument("--seconds", type=float, default=6.0, help="measured seconds per round")
     p.add_argument("--warmup", type=float, default=1.0, help="uncounted seconds per round")
     p.add_argument("--concurrency", type=int, default=16, help="closed-loop clients")
     p.add_argument("--cases", type=lambda s: s.split(","), default=["behavior_based", "popular"])

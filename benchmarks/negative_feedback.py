@@ -65,6 +65,16 @@ CHUNK = 1_000_000
 HOLDOUT = 0.2
 CONDITIONS = {"on": 1.0, "off": 0.0}  # the dislike type's weight
 MEASURES = ("precision", "recall", "ndcg")
+SCORED = (*MEASURES, "with_bad", "bad")  # per user, compared between the conditions
+EXTRA_COLUMNS = ("lists with bad", "bad per list", "rejected listed")
+# The report's rows per strategy: label, figure of each measure, rejected items listed.
+ROWS = (
+    ("on", "on", "on"),
+    ("off", "off", "off"),
+    ("on - off", "difference", None),
+    ("p (Wilcoxon)", "p_value", None),
+    ("users changed", "users_changed", None),
+)
 DATASETS = ("movielens", "retail")
 
 
@@ -306,7 +316,7 @@ def compare(s: Split, found: dict[str, dict[str, list[str]]], k: int) -> dict[st
     rejecting = set(s.rejected())
     changed = [u for u in s.users if found["on"].get(u) != found["off"].get(u)]
     return {
-        **{m: paired(on[m], off[m]) for m in (*MEASURES, "with_bad", "bad")},
+        **{m: paired(on[m], off[m]) for m in SCORED},
         "lists": len(s.users),
         "lists_changed": len(changed),
         "lists_changed_without_rejections": sum(u not in rejecting for u in changed),
@@ -358,10 +368,7 @@ def run(server_url: str, s: Split, args: argparse.Namespace) -> dict[str, Any]:
         "pairs, users summed, rejections": states,
         "same": len(set(map(tuple, states.values()))) == 1,
     }
-    with psycopg.connect(url) as conn:
-        stored = conn.execute(queries.get("bench_feedback_state")).fetchone()
-    assert stored is not None
-    result["rejections_stored"] = int(stored[2])
+    result["rejections_stored"] = states["off"][2]
     result["rejections_in_training"] = sum(len(v) for v in s.rejected().values())
     result["strategies"] = {st: compare(s, found[st], args.k) for st in args.strategies}
     harness.drop_database(server_url, DB)
@@ -378,43 +385,12 @@ def report(results: dict[str, Any], k: int) -> None:
         )
         rows = []
         for strategy, c in r["strategies"].items():
-            for name, key in (("on", "on"), ("off", "off"), ("on - off", "difference")):
-                rows.append(
-                    [
-                        strategy,
-                        name,
-                        *(c[m][key] for m in (*MEASURES, "with_bad", "bad")),
-                        "" if key == "difference" else c["rejected_items_listed"][key],
-                    ]
-                )
-            rows.append(
-                [
-                    strategy,
-                    "p (Wilcoxon)",
-                    *(c[m]["p_value"] for m in (*MEASURES, "with_bad", "bad")),
-                    "",
-                ]
-            )
-            rows.append(
-                [
-                    strategy,
-                    "users changed",
-                    *(c[m]["users_changed"] for m in (*MEASURES, "with_bad", "bad")),
-                    "",
-                ]
-            )
+            listed = c["rejected_items_listed"]
+            for label, key, last in ROWS:
+                rows.append([strategy, label, *(c[m][key] for m in SCORED), listed.get(last, "")])
         harness.print_table(
             f"{dataset}, k={k}: demotion on (dislike weight 1) vs off (weight 0)",
-            [
-                "strategy",
-                "",
-                f"precision@{k}",
-                f"recall@{k}",
-                f"NDCG@{k}",
-                "lists with bad",
-                "bad per list",
-                "rejected listed",
-            ],
+            ["strategy", "", *(f"{m}@{k}" for m in MEASURES), *EXTRA_COLUMNS],
             rows,
         )
 
