@@ -26,6 +26,7 @@ def test_ledger_on_and_off_in_one_run(server_url, monkeypatch, tmp_path):
         assert figures["ratio"] > 0
     for costs in report["sql"].values():
         assert {s["n"] for s in costs["us"].values()} == {5}
+        assert set(costs["us"]) == set(exposure_cost.STATEMENTS)
         assert costs["ratio_p50"] > 0
     with psycopg.connect(server_url) as conn:
         left = conn.execute(
