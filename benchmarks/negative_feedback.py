@@ -24,8 +24,8 @@ differences with a Wilcoxon signed-rank test (scipy), and the number of listed
 items the user rejected in training (0 by design).
 
     python -m benchmarks.negative_feedback [--datasets movielens,retail]
-        [--strategies behavior_based,collaborative] [--k 10] [--retail PATH]
-        [--data DIR] [--json PATH]
+        [--strategies behavior_based,collaborative] [--k 10] [--also-weights 0.5]
+        [--retail PATH] [--retail-cutoff YYYY-MM-DD] [--data DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -311,7 +311,8 @@ def paired(on: pd.Series, off: pd.Series) -> dict[str, Any]:
 
 
 def compare(s: Split, found: dict[str, dict[str, list[str]]], k: int) -> dict[str, Any]:
-    frames = {name: per_user(s, found[name], k) for name in CONDITIONS}
+    """On against off, and each further weight (--also-weights) against off."""
+    frames = {name: per_user(s, lists_, k) for name, lists_ in found.items()}
     on, off = frames["on"], frames["off"]
     rejecting = set(s.rejected())
     changed = [u for u in s.users if found["on"].get(u) != found["off"].get(u)]
@@ -322,6 +323,11 @@ def compare(s: Split, found: dict[str, dict[str, list[str]]], k: int) -> dict[st
         "lists_changed_without_rejections": sum(u not in rejecting for u in changed),
         "short_lists": {name: int((f["length"] < k).sum()) for name, f in frames.items()},
         "rejected_items_listed": {name: int(f["leaks"].sum()) for name, f in frames.items()},
+        "other_weights": {
+            name: {m: paired(frame[m], off[m]) for m in SCORED}
+            for name, frame in frames.items()
+            if name not in CONDITIONS
+        },
     }
 
 
@@ -354,7 +360,8 @@ def run(server_url: str, s: Split, args: argparse.Namespace) -> dict[str, Any]:
         print(f"  trained ease in {result['train_seconds']:.1f}s", flush=True)
     found: dict[str, dict[str, dict[str, list[str]]]] = {st: {} for st in args.strategies}
     states = {}
-    for name, weight in CONDITIONS.items():
+    weights = CONDITIONS | {f"weight {w:g}": w for w in args.also_weights}
+    for name, weight in weights.items():
         set_dislike_weight(url, weight)
         states[name] = state(url)
         for strategy in args.strategies:
@@ -388,6 +395,10 @@ def report(results: dict[str, Any], k: int) -> None:
             listed = c["rejected_items_listed"]
             for label, key, last in ROWS:
                 rows.append([strategy, label, *(c[m][key] for m in SCORED), listed.get(last, "")])
+            for name, other in c["other_weights"].items():
+                for label, key in ((name, "on"), ("  - off", "difference"), ("  p", "p_value")):
+                    last = listed[name] if key == "on" else ""
+                    rows.append([strategy, label, *(other[m][key] for m in SCORED), last])
         harness.print_table(
             f"{dataset}, k={k}: demotion on (dislike weight 1) vs off (weight 0)",
             ["strategy", "", *(f"{m}@{k}" for m in MEASURES), *EXTRA_COLUMNS],
@@ -410,6 +421,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         default=["behavior_based", "collaborative"],
     )
     p.add_argument("--k", type=int, default=10)
+    p.add_argument(
+        "--also-weights",
+        type=lambda v: [float(w) for w in v.split(",")],
+        default=[],
+        help="further dislike weights to compare with off, e.g. 0.25,0.5",
+    )
     return p.parse_args(argv)
 
 

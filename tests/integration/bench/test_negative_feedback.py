@@ -18,6 +18,7 @@ def report(server_url, monkeypatch, tmp_path):
     retail = synthetic.write_retail(tmp_path / "online_retail.csv.gz")
     out = tmp_path / "feedback.json"
     args = ["--data", tmp_path, "--retail", retail, "--retail-cutoff", "2011-08-01"]
+    args += ["--also-weights", "0.5"]
     negative_feedback.main([str(a) for a in [*args, "--json", out]])
     return json.loads(out.read_text())
 
@@ -33,7 +34,8 @@ def test_both_data_sets_and_strategies(report):
         assert result["rejections_stored"] == result["rejections_in_training"]
         assert set(result["strategies"]) == {"behavior_based", "collaborative"}
         for figures in result["strategies"].values():
-            assert figures["rejected_items_listed"] == {"on": 0, "off": 0}
+            assert figures["rejected_items_listed"] == {"on": 0, "off": 0, "weight 0.5": 0}
+            assert set(figures["other_weights"]) == {"weight 0.5"}
             assert figures["lists"] == result["data"]["test_users"]
             assert figures["lists_changed_without_rejections"] == 0
             for measure in ("precision", "recall", "ndcg", "with_bad", "bad"):
