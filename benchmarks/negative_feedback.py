@@ -9,9 +9,9 @@ ratings <= 2 `dislike` events. Held out: relevant = rated >= 4, bad = rated <= 2
 
 Online Retail: one `purchase` event per customer, stock code and invoice; a
 cancelled line (invoice "C...", negative quantity) of an item the customer had
-bought is a `dislike` (a return). One cutoff date for everyone: midnight of
-the day by which 80% of the purchase events had happened; training is before
-it. Held out: relevant = items the customer first bought after the cutoff,
+bought is a `dislike` (a return). One cutoff date for everyone: the start of
+the day on which the 80th percentile of the purchase events falls; training
+is before it. Held out: relevant = items the customer first bought after the cutoff,
 bad = items they returned after it. A purchase is a conversion, so an item
 bought before the cutoff is never recommended again: its later return cannot
 appear in a list and is counted apart, not as bad.
