@@ -4,10 +4,12 @@ Two `recsys serve` processes on one database, the ledger on (REC_EXPOSURES=true,
 one recsys.exposures row per list) and off (REC_EXPOSURES=false), take GET
 /recommend in interleaved rounds, ABBA (on, off, off, on, on, off, ...: linear
 drift in the neighbours' load falls on both alike), the same users in the same
-order, at the same concurrency, for each case. Then, from one connection,
-per call: the `recommend` statement against `serve` (what the service runs:
-recommend, then one insert, committed) and `serve` with log false (what it runs
-when the ledger is off), each user's three calls in rotating order.
+order, at the same concurrency, for each case. First, in SQL from one
+autocommit connection, per call: the `recommend` statement against `serve`
+(what the service runs: recommend, then one insert, committed) and `serve` with
+log false (what it runs when the ledger is off), plus `serve` on a session with
+synchronous_commit off (the insert without its WAL flush), each user's four
+calls in rotating order. Requests/s on over off is the figure (goal >= 0.9).
 
     python -m benchmarks.exposure_cost [--rounds 5] [--seconds 6] [--warmup 1]
         [--concurrency 16] [--cases behavior_based,popular] [--samples 300]
