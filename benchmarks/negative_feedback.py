@@ -243,7 +243,8 @@ def state(url: str) -> list[int]:
 
 
 def train_collaborative(url: str) -> float:
-    from app.training import runner
+    """`recsys train --model ease`: collaborative's neighbour model."""
+    from app.training import runner  # the training stack only when collaborative is asked
 
     with harness.Stopwatch() as t:
         runner.train(url, ["ease"], runner.Options(validate=False, progress=False))
