@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -170,23 +170,30 @@ def _serve_command(port: int, workers: int) -> list[str]:
 
 
 @contextmanager
-def served_app(url: str, workers: int = 1, quiet: bool = False) -> Iterator[str]:
+def served_app(
+    url: str, workers: int = 1, quiet: bool = False, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """`recsys serve` on a free port against `url` (already migrated); yields its base URL.
 
-    On an error the server log's tail goes to stderr unless `quiet`."""
-    with served_process(url, workers, quiet) as (base, _pid):
+    `env` adds settings (REC_* variables) to the server's environment. On an
+    error the server log's tail goes to stderr unless `quiet`."""
+    with served_process(url, workers, quiet, env) as (base, _pid):
         yield base
 
 
 @contextmanager
-def served_process(url: str, workers: int = 1, quiet: bool = False) -> Iterator[tuple[str, int]]:
+def served_process(
+    url: str, workers: int = 1, quiet: bool = False, env: Mapping[str, str] | None = None
+) -> Iterator[tuple[str, int]]:
     """served_app's (base URL, pid of `recsys serve`), for who watches its processes."""
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="recsys-app-") as tmp:
-        env = {**os.environ, "REC_DATABASE_URL": url, "REC_DATA_DIR": tmp}
+        environ = {**os.environ, **(env or {}), "REC_DATABASE_URL": url, "REC_DATA_DIR": tmp}
         log = Path(tmp) / "serve.log"
         with log.open("wb") as out:
-            proc = subprocess.Popen(_serve_command(port, workers), env=env, stdout=out, stderr=out)
+            proc = subprocess.Popen(
+                _serve_command(port, workers), env=environ, stdout=out, stderr=out
+            )
         try:
             base = f"http://127.0.0.1:{port}"
             _wait_healthy(base, proc, log)

@@ -68,11 +68,15 @@ CASES = [
 # ------------------------------------------------------------------ setup
 
 
-def load(server_url: str, args: argparse.Namespace) -> str:
-    """A fresh database with ml-100k items and ratings (pair_window as given), analyzed."""
-    url = harness.fresh_database(server_url, DB)
+def load(server_url: str, args: argparse.Namespace, name: str = DB) -> str:
+    """A fresh database `name` with ml-100k items and ratings (args.pair_window), analyzed
+    unless args.analyze is false."""
+    url = harness.fresh_database(server_url, name)
     with psycopg.connect(url) as conn:
-        conn.execute(queries.get("apply_tunables"), {"pair_window": args.pair_window})
+        conn.execute(
+            queries.get("apply_tunables"),
+            {"pair_window": args.pair_window, "page_ttl_minutes": None, "attribution_hours": None},
+        )
     items = harness.ml100k_file(args.data, "u.item")
     ratings = harness.ml100k_file(args.data, "u.data")
     with harness.Stopwatch() as t:

@@ -543,3 +543,22 @@ select a.name as arm, count(w.user_id) as wins
   left join winners w on w.arm = a.name
  group by a.name, a.position
  order by a.position;
+
+-- name: bench_exposures
+-- Lists logged so far (python -m benchmarks.exposure_cost).
+select count(*) from recsys.exposures;
+
+-- name: bench_set_event_weight
+-- An event type's weight changed through recsys.put_event_type, its other fields kept.
+select p.created, p.rebuilt_users
+  from recsys.event_types t
+ cross join lateral recsys.put_event_type(t.name, t.kind, %(weight)s::real, t.uses_value,
+                                          t.conversion) p
+ where t.name = %(name)s;
+
+-- name: bench_feedback_state
+-- What must not move when only an event type's weight changes (python -m
+-- benchmarks.negative_feedback): the pairs, their users summed, the rejections.
+select (select count(*) from recsys.item_pairs),
+       (select coalesce(sum(users), 0) from recsys.item_pairs),
+       (select count(*) from recsys.rejections);
