@@ -3,7 +3,8 @@ team-draft interleaving, through the API, with MovieLens 100K users who act on
 an item of a served list when it is in their held-out future.
 
     python -m benchmarks.experiment_sim [--data DIR] [--users N] [--check-every 10]
-        [--orders 1] [--no-train] [--seed 7] [--json PATH]
+        [--orders 1] [--control popular] [--treatment hybrid] [--no-train] [--seed 7]
+        [--json PATH]
 
 Each user's last 20% of ratings (by time) are held out; the rest are loaded as
 rating events and the models trained on them (`recsys train`, unless
@@ -48,6 +49,7 @@ BASE = "bench_experiment_base"
 K = 10
 HELD_OUT = 0.2
 ALPHA = 0.01
+# The control first; --control and --treatment name other strategies.
 ARMS = ({"name": "popular", "case": "popular"}, {"name": "hybrid", "case": "hybrid"})
 
 
@@ -62,8 +64,11 @@ class Design:
     mode: str
     seed: int
     checks: list[dict[str, Any]] = field(default_factory=list)
-    users_needed: int | None = None
+    users_needed: int | None = None  # the first check at p < ALPHA naming a winner
     stayed: float | None = None  # share of later checks still at p < ALPHA
+    # The first check from which every later one is at p < ALPHA: peeking at
+    # every check, the first crossing can be luck; this one is not undone.
+    users_to_stay: int | None = None
     final: dict[str, Any] = field(default_factory=dict)
 
 
@@ -113,12 +118,14 @@ def copy_of(server_url: str, name: str) -> str:
     return harness.with_dbname(server_url, name)
 
 
-async def truth(url: str, parts: Split, users: list[str]) -> dict[str, float]:
+async def truth(
+    url: str, parts: Split, users: list[str], arms: tuple[dict[str, str], ...]
+) -> dict[str, float]:
     """Each arm's user click rate outside any experiment: the share of users
     whose top 10 holds an item of their held-out future."""
     rates = {}
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-        for arm in ARMS:
+        for arm in arms:
             hits = 0
             for user in users:
                 cur = await conn.execute(
@@ -130,7 +137,13 @@ async def truth(url: str, parts: Split, users: list[str]) -> dict[str, float]:
 
 
 async def run_design(
-    url: str, mode: str, parts: Split, users: list[str], every: int, seed: int
+    url: str,
+    mode: str,
+    parts: Split,
+    users: list[str],
+    every: int,
+    seed: int,
+    arms: tuple[dict[str, str], ...] = ARMS,
 ) -> Design:
     design = Design(mode, seed)
     name = f"sim-{mode}"
@@ -138,7 +151,7 @@ async def run_design(
         app = create_app({"database_url": url, "data_dir": Path(tmp), "neighbor_refresh": None})
         async with app.test_app() as served:
             http = served.test_client()
-            body = {"name": name, "mode": mode, "arms": list(ARMS), "start": True}
+            body = {"name": name, "mode": mode, "arms": list(arms), "start": True}
             created = await http.post("/admin/experiments", json=body)
             assert created.status_code == 201, await created.get_json()
             async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
@@ -198,6 +211,9 @@ def conclude(design: Design) -> Design:
         design.users_needed = design.checks[first]["users"]
         later = significant[first:]
         design.stayed = sum(bool(s) for s in later) / len(later)
+    if significant and significant[-1]:
+        last_miss = max((n for n, ok in enumerate(significant) if not ok), default=-1)
+        design.users_to_stay = design.checks[last_miss + 1]["users"]
     design.final = design.checks[-1]
     return design
 
@@ -209,6 +225,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-train", action="store_true", help="skip recsys train")
     parser.add_argument("--seed", type=int, default=7, help="the first user order's seed")
     parser.add_argument("--orders", type=int, default=1, help="user orders to run (seeds on)")
+    parser.add_argument("--control", default="popular", help="the control arm's strategy")
+    parser.add_argument("--treatment", default="hybrid", help="the treatment arm's strategy")
     args = parser.parse_args(argv)
     asyncio.run(run(args))
 
@@ -220,14 +238,15 @@ async def run(args: argparse.Namespace) -> None:
     with harness.postgres() as server_url:
         harness.banner(server_url)
         base = load_base(server_url, args.data, parts, train=not args.no_train)
-        rates = await truth(base, parts, everyone)
+        arms = tuple({"name": c, "case": c} for c in (args.control, args.treatment))
+        rates = await truth(base, parts, everyone, arms)
         designs = []
         for seed in range(args.seed, args.seed + args.orders):
             users = random.Random(seed).sample(everyone, len(everyone))
             for mode in ("ab", "interleave"):
                 url = copy_of(server_url, f"bench_experiment_{mode}")
                 with harness.Stopwatch() as t:
-                    design = await run_design(url, mode, parts, users, args.check_every, seed)
+                    design = await run_design(url, mode, parts, users, args.check_every, seed, arms)
                 designs.append(design)
                 print(f"  {mode}, order {seed}: {len(users)} users in {t.seconds:.0f}s", flush=True)
                 harness.drop_database(server_url, f"bench_experiment_{mode}")
@@ -256,6 +275,7 @@ def show(rates: dict[str, float], designs: list[Design], users: int) -> None:
             d.mode,
             d.seed,
             d.users_needed if d.users_needed is not None else f"> {users}",
+            d.users_to_stay if d.users_to_stay is not None else f"> {users}",
             harness.fmt(d.stayed),
             d.final["winner"] or "none",
             f"{d.final['p']:.2e}",
@@ -270,6 +290,7 @@ def show(rates: dict[str, float], designs: list[Design], users: int) -> None:
             "design",
             "order",
             "users needed",
+            "to stay",
             "stayed",
             "final winner",
             "final p",

@@ -69,8 +69,8 @@ insert into recsys.event_types (id, name, kind, weight, uses_value, conversion) 
     (2, 'add_to_cart', 'positive', 3, false, false),
     (3, 'purchase', 'positive', 5, false, true),
     (4, 'rating', 'positive', 1, true, false),
-    (5, 'dislike', 'negative', 1, false, false),
-    (6, 'hide', 'negative', 0.5, false, false);
+    (5, 'dislike', 'negative', 0.5, false, false),
+    (6, 'hide', 'negative', 0.25, false, false);
 select setval(pg_get_serial_sequence('recsys.event_types', 'id'), 6);
 
 create table recsys.users (

@@ -135,17 +135,22 @@ declare
     scores double precision[];
     reasons text[];
 begin
+    if not log then
+        return query
+        select id, r.product_id, r.score, r.reason
+          from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
+                              attributes, rotation) r;
+        return;
+    end if;
     select coalesce(array_agg(r.product_id order by r.n), '{}'),
            coalesce(array_agg(r.score order by r.n), '{}'),
            coalesce(array_agg(r.reason order by r.n), '{}')
       into ids, scores, reasons
       from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
                           attributes, rotation) with ordinality as r(product_id, score, reason, n);
-    if log then
-        perform recsys.log_exposure(id, for_user, surface, strategy, ids,
-                                    case when strategy = 'hybrid' then method end, scenario,
-                                    experiment, arm, null, chain, page, request);
-    end if;
+    perform recsys.log_exposure(id, for_user, surface, strategy, ids,
+                                case when strategy = 'hybrid' then method end, scenario,
+                                experiment, arm, null, chain, page, request);
     return query
     select id, f.product_id, f.score, f.reason
       from unnest(ids, scores, reasons) with ordinality as f(product_id, score, reason, n)

@@ -51,12 +51,18 @@ select product_id, score, reason
                         attributes => %(attributes)s);
 
 -- name: serve
--- recommend, rotated and recorded: one row in recsys.exposures per list.
-select product_id, score, reason
-  from recsys.serve(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
+-- recommend, rotated and recorded: one row in recsys.exposures per list. The
+-- service's transaction holds only that row (an event commits before its
+-- answer's list is served), so its commit need not wait for the WAL flush:
+-- synchronous_commit off for this transaction only. A crash can lose the last
+-- fraction of a second of exposures, never an event. (recsys.serve from psql
+-- keeps the session's setting.)
+select s.product_id, s.score, s.reason
+  from (select set_config('synchronous_commit', 'off', true)) async_commit,
+       recsys.serve(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
                     %(product_id)s, %(attributes)s, %(rotation)s, %(surface)s, %(scenario)s,
                     %(experiment)s, %(arm)s, %(chain)s::uuid, %(page)s, %(request)s, %(log)s,
-                    %(recomm_id)s::uuid);
+                    %(recomm_id)s::uuid) s;
 
 -- name: rotated
 select product_id, score, reason
@@ -64,7 +70,8 @@ select product_id, score, reason
                       %(product_id)s, %(attributes)s, %(rotation)s);
 
 -- name: log_exposure
-select recsys.log_exposure(%(recomm_id)s::uuid, %(user_id)s, %(surface)s, %(case)s,
+-- As serve: the transaction holds only the ledger row, committed asynchronously.
+select set_config('synchronous_commit', 'off', true), recsys.log_exposure(%(recomm_id)s::uuid, %(user_id)s, %(surface)s, %(case)s,
                            %(product_ids)s::text[], %(logged_method)s, %(scenario)s,
                            %(experiment)s, %(arm)s, %(placed_by)s::text[], %(chain)s::uuid,
                            %(page)s, %(request)s);

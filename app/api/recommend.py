@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from quart import Blueprint
 from quart_schema import validate_querystring, validate_response
@@ -21,6 +22,7 @@ from app.api.models import (
 )
 from app.db import events as db_events
 from app.db import exposures as db_exposures
+from app.db.pool import Connection
 from app.experiments import lists as experiment_lists
 from app.recommenders import base
 from app.recommenders.base import Exposure, Query, Served
@@ -70,21 +72,8 @@ async def recommend_next(query_args: NextArgs) -> Recommendations:
     """The next k items of the list `recomm_id` began: the same request again,
     without any item a page of this chain showed. A chain lives 30 minutes
     (REC_PAGE_TTL_MINUTES) after its latest page; then 410."""
-    recomm_id = str(query_args.recomm_id)
     async with deps.connection() as conn:
-        chain = await db_exposures.chain_of(conn, recomm_id)
-        if chain is None:
-            raise APIError(
-                404, "not_found", f"unknown recomm_id {recomm_id}", {"recomm_id": "unknown"}
-            )
-        if chain["expired"]:
-            raise APIError(
-                410,
-                "expired",
-                f"recomm_id {recomm_id} expired: its latest page is older than the page TTL"
-                " (REC_PAGE_TTL_MINUTES, 30 by default); ask GET /recommend for a fresh list",
-                {"recomm_id": "expired"},
-            )
+        chain = await open_chain(conn, str(query_args.recomm_id))
         case, first = recommenders.query_of(chain["request"])
         query = replace(first, k=query_args.k or first.k, exclude=[*first.exclude, *chain["shown"]])
         exposure = deps.exposure(
@@ -95,16 +84,40 @@ async def recommend_next(query_args: NextArgs) -> Recommendations:
             chain=chain["chain"],
             page=chain["next_page"],
         )
-        if case == recommenders.SIMILAR:
-            served = await recommenders.serve_similar(conn, query, chain["method"], exposure)
-        elif case == experiment_lists.INTERLEAVED:
-            # Both arms again (the same user draws the same arms), without the chain's items.
-            case, served, exposure = await experiment_lists.serve(
-                conn, chain["experiment"], query, exposure
-            )
-        else:
-            served = await recommenders.serve(conn, case, query, exposure)
+        case, served, exposure = await serve_page(conn, case, query, exposure, chain)
     return answer(case, query, served, exposure)
+
+
+async def open_chain(conn: Connection, recomm_id: str) -> dict[str, Any]:
+    """The chain a next page continues; 404 if unknown, 410 once expired."""
+    chain = await db_exposures.chain_of(conn, recomm_id)
+    if chain is None:
+        raise APIError(404, "not_found", f"unknown recomm_id {recomm_id}", {"recomm_id": "unknown"})
+    if chain["expired"]:
+        raise APIError(
+            410,
+            "expired",
+            f"recomm_id {recomm_id} expired: its latest page is older than the page TTL"
+            " (REC_PAGE_TTL_MINUTES, 30 by default); ask GET /recommend for a fresh list",
+            {"recomm_id": "expired"},
+        )
+    return chain
+
+
+async def serve_page(
+    conn: Connection, case: str, query: Query, exposure: Exposure, chain: dict[str, Any]
+) -> tuple[str, Served, Exposure]:
+    """A next page of `case`: similar items, an interleaving or a strategy."""
+    if case == recommenders.SIMILAR:
+        return (
+            case,
+            await recommenders.serve_similar(conn, query, chain["method"], exposure),
+            exposure,
+        )
+    if case == experiment_lists.INTERLEAVED:
+        # Both arms again (the same user draws the same arms), without the chain's items.
+        return await experiment_lists.serve(conn, chain["experiment"], query, exposure)
+    return case, await recommenders.serve(conn, case, query, exposure), exposure
 
 
 def answer(

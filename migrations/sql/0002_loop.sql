@@ -21,8 +21,8 @@ alter table recsys.event_types
         check (name ~ '^[a-z][a-z0-9_]*$' and length(name) <= 64);
 update recsys.event_types set conversion = true where id = 3;
 insert into recsys.event_types (id, name, kind, weight, uses_value, conversion) values
-    (5, 'dislike', 'negative', 1, false, false),
-    (6, 'hide', 'negative', 0.5, false, false);
+    (5, 'dislike', 'negative', 0.5, false, false),
+    (6, 'hide', 'negative', 0.25, false, false);
 select setval(pg_get_serial_sequence('recsys.event_types', 'id'),
               (select max(id) from recsys.event_types));
 
@@ -1063,17 +1063,22 @@ declare
     scores double precision[];
     reasons text[];
 begin
+    if not log then
+        return query
+        select id, r.product_id, r.score, r.reason
+          from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
+                              attributes, rotation) r;
+        return;
+    end if;
     select coalesce(array_agg(r.product_id order by r.n), '{}'),
            coalesce(array_agg(r.score order by r.n), '{}'),
            coalesce(array_agg(r.reason order by r.n), '{}')
       into ids, scores, reasons
       from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
                           attributes, rotation) with ordinality as r(product_id, score, reason, n);
-    if log then
-        perform recsys.log_exposure(id, for_user, surface, strategy, ids,
-                                    case when strategy = 'hybrid' then method end, scenario,
-                                    experiment, arm, null, chain, page, request);
-    end if;
+    perform recsys.log_exposure(id, for_user, surface, strategy, ids,
+                                case when strategy = 'hybrid' then method end, scenario,
+                                experiment, arm, null, chain, page, request);
     return query
     select id, f.product_id, f.score, f.reason
       from unnest(ids, scores, reasons) with ordinality as f(product_id, score, reason, n)

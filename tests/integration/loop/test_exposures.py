@@ -92,3 +92,27 @@ async def test_retention_prunes_old_exposures(client, conn, db_url):
     done = retention.prune(db_url, datetime.now(UTC) - timedelta(days=30))
     assert done.exposures == 1
     assert [r[1] for r in ledger(conn)] == ["u2"]
+
+
+async def test_the_ledger_commits_asynchronously_in_its_own_transaction_only(conn, db_url):
+    from app import recommenders
+    from app.db import queries
+    from app.recommenders.base import Exposure, Query
+
+    seed(db_url)
+    params = {
+        **recommenders.recommend_params("popular", Query(user_id="x", k=2)),
+        "rotation": 0.0,
+        **recommenders.ledger_params(
+            "00000000-0000-4000-8000-000000000001", "popular", Query(), Exposure("sql")
+        ),
+    }
+    async with await psycopg.AsyncConnection.connect(db_url) as a:
+        # The test server runs with it off everywhere; a production session has it on.
+        await a.execute("set synchronous_commit = on")
+        await a.commit()
+        await a.execute(queries.get("serve"), params)
+        during = await (await a.execute("show synchronous_commit")).fetchone()
+        await a.commit()
+        after = await (await a.execute("show synchronous_commit")).fetchone()
+    assert (during, after) == (("off",), ("on",))

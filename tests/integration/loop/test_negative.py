@@ -64,8 +64,9 @@ def test_a_negative_event_builds_no_interaction_and_no_pair(conn):
 
 def test_neighbours_of_a_disliked_item_are_demoted(conn):
     # x was chosen with p by 3 users, with q by 1: cosine ranks p first (0.67
-    # against 0.45). y was chosen with p by its only user: disliking y takes
-    # 1 x cos(y, p) = 0.5 from p, more than x's ln 2 x 0.67 gives it.
+    # against 0.45). y was chosen with p by its only user: disliking y (weight
+    # 1 here) takes 1 x cos(y, p) = 0.5 from p, more than x's ln 2 x 0.67 gives it.
+    conn.execute("select recsys.put_event_type('dislike', 'negative', 1)")
     rows = []
     for n in range(3):
         rows += [(f"p{n}", "x", "view", None, None), (f"p{n}", "p", "view", None, None)]
