@@ -36,12 +36,13 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from app import create_app
+from app import create_app, recommenders
 from app.db import events as db_events
 from app.db import queries
 from app.experiments import report
 from app.importing.formats import item_format
 from app.importing.items import import_items
+from app.recommenders.base import Query
 from app.training import runner
 from benchmarks import harness
 
@@ -128,9 +129,8 @@ async def truth(
         for arm in arms:
             hits = 0
             for user in users:
-                cur = await conn.execute(
-                    "select product_id from recsys.recommend(%s, %s, %s)", (user, K, arm["case"])
-                )
+                params = recommenders.recommend_params(arm["case"], Query(user_id=user, k=K))
+                cur = await conn.execute(queries.get("recommend"), params)
                 hits += any(r[0] in parts.future[user] for r in await cur.fetchall())
             rates[arm["name"]] = hits / len(users)
     return rates

@@ -75,8 +75,8 @@ create function recsys.rotated(
 returns table (product_id text, score double precision, reason text)
 language plpgsql stable as $$
 declare
-    cfg recsys.settings := (select s from recsys.settings s);
-    uid bigint := (select u.id from recsys.users u where u.external_id = for_user);
+    cfg recsys.settings;
+    uid bigint;
     shown_ids bigint[];
     shown_times integer[];
 begin
@@ -90,6 +90,9 @@ begin
                                                     false, method, product, attributes);
         return;
     end if;
+    -- Read only when rotating: most lists do not, and this is their hot path.
+    cfg := (select s from recsys.settings s);
+    uid := (select u.id from recsys.users u where u.external_id = for_user);
     select coalesce(array_agg(s.item_id), '{}'), coalesce(array_agg(s.times), '{}')
       into shown_ids, shown_times
       from (select e.item_id, count(*)::integer as times
@@ -168,17 +171,20 @@ returns table (chain uuid, user_id text, case_name text, method text, scenario t
                expired boolean)
 language sql stable as $$
     select x.chain, x.user_external_id, x.case_name, x.method, x.scenario, x.experiment, x.arm,
-           first.request,
-           array(select i.external_id
-                   from recsys.exposures c
-                  cross join unnest(c.items) as e(item_id)
-                   join recsys.items i on i.id = e.item_id
-                  where c.chain = x.chain),
-           (select max(c.page) + 1 from recsys.exposures c where c.chain = x.chain),
-           (select max(c.served_at) from recsys.exposures c where c.chain = x.chain)
-               < now() - (select s.page_ttl from recsys.settings s)
+           first.request, c.shown, c.last_page + 1,
+           c.last_served < now() - (select s.page_ttl from recsys.settings s)
       from recsys.exposures x
       join recsys.exposures first on first.recomm_id = x.chain
+     cross join lateral (
+           -- One pass over the chain's pages.
+           select coalesce(array_agg(i.external_id) filter (where i.id is not null), '{}')
+                      as shown,
+                  max(p.page) as last_page,
+                  max(p.served_at) as last_served
+             from recsys.exposures p
+             left join lateral unnest(p.items) as e(item_id) on true
+             left join recsys.items i on i.id = e.item_id
+            where p.chain = x.chain) c
      where x.recomm_id = for_recomm;
 $$;
 
