@@ -172,7 +172,7 @@ def statement(name: str, case: str, user: str) -> tuple[str, dict[str, Any]]:
     params = recommenders.recommend_params(case, query)
     if spec.log is not None:
         exposure = Exposure(surface="recommend", log=spec.log)
-        params |= {"rotation": query.rotation}
+        params = recommenders.ranked_params(case, query)
         params |= recommenders.ledger_params(str(uuid.uuid4()), case, query, exposure)
     return spec.query, params
 

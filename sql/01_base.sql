@@ -90,13 +90,28 @@ create table recsys.items (
     categories text[] not null default '{}',
     attributes jsonb not null default '{}',
     available boolean not null default true,
+    -- The item's window on sale: served from available_from (inclusive) until
+    -- expires_at (exclusive); null: unbounded. recsys.live checks all three.
+    available_from timestamptz,
+    expires_at timestamptz,
     -- L2-normalised content embedding from the active content run (null: no
     -- text, or not embedded yet). Untyped: its length is the run's; each run
     -- builds an HNSW index on embedding::vector(n) (recsys.index_item_embeddings).
     embedding vector,
     created_at timestamptz not null default now(),
-    updated_at timestamptz not null default now()
+    updated_at timestamptz not null default now(),
+    constraint items_window_check check (expires_at > available_from)
 );
+
+-- Whether an item may be served now: available, and inside its window. Every
+-- strategy, push and SQL function filters with it; a single expression, so
+-- the planner inlines it into each query (no call per row).
+create function recsys.live(available boolean, available_from timestamptz,
+                            expires_at timestamptz)
+returns boolean
+language sql stable parallel safe
+return available and (available_from is null or available_from <= now())
+       and (expires_at is null or now() < expires_at);
 
 -- Category filters run inside the ranking query: `categories @> array[...]`.
 create index items_categories_idx on recsys.items using gin (categories);

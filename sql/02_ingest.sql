@@ -356,16 +356,19 @@ end;
 $$;
 
 -- Creates or replaces items from a JSON array of objects with product_id,
--- title, description, categories, attributes, available.
+-- title, description, categories, attributes, available, available_from, expires_at.
 create function recsys.upsert_items(items jsonb)
 returns table (product_id text, created boolean)
 language sql as $$
     insert into recsys.items as i
-           (external_id, title, description, categories, attributes, available)
+           (external_id, title, description, categories, attributes, available, available_from,
+            expires_at)
     select x.product_id, x.title, x.description,
-           coalesce(x.categories, '{}'), coalesce(x.attributes, '{}'), coalesce(x.available, true)
+           coalesce(x.categories, '{}'), coalesce(x.attributes, '{}'), coalesce(x.available, true),
+           x.available_from, x.expires_at
       from jsonb_to_recordset(items) as x(product_id text, title text, description text,
-                                          categories text[], attributes jsonb, available boolean)
+                                          categories text[], attributes jsonb, available boolean,
+                                          available_from timestamptz, expires_at timestamptz)
      order by x.product_id
         on conflict (external_id) do update set
            title = excluded.title,
@@ -373,6 +376,8 @@ language sql as $$
            categories = excluded.categories,
            attributes = excluded.attributes,
            available = excluded.available,
+           available_from = excluded.available_from,
+           expires_at = excluded.expires_at,
            -- Changed text makes the embedding stale: dropped here, so a stale vector
            -- is never served; the service re-embeds at once (recsys.items.embedding).
            embedding = case

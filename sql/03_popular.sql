@@ -24,12 +24,12 @@ begin
           from recsys.item_stats s
           join recsys.items i on i.id = s.item_id
          where s.log_popularity is not null
-           and i.available
+           and recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.conversions > 0))
+                              and (not include_seen or (include_seen and x.conversions > 0)))
            and not exists (select 1 from recsys.rejections r
                             where r.user_id = uid and r.item_id = i.id)
          order by s.log_popularity desc nulls last, i.id
@@ -45,12 +45,12 @@ begin
                  where e.ts >= now() - since
                  group by e.item_id) w
           join recsys.items i on i.id = w.item_id
-         where i.available
+         where recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.conversions > 0))
+                              and (not include_seen or (include_seen and x.conversions > 0)))
            and not exists (select 1 from recsys.rejections r
                             where r.user_id = uid and r.item_id = i.id)
          order by w.score desc, i.id
@@ -61,12 +61,12 @@ begin
         return query
         select i.external_id, 0::double precision, 'new in the catalogue'
           from recsys.items i
-         where i.available
+         where recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.conversions > 0))
+                              and (not include_seen or (include_seen and x.conversions > 0)))
            and not exists (select 1 from recsys.rejections r
                             where r.user_id = uid and r.item_id = i.id)
            and not exists (select 1 from recsys.item_stats s

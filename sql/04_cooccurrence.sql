@@ -275,12 +275,12 @@ begin
                          order by 2 desc, 1
                          limit cap) sc
                   join recsys.items i on i.id = sc.item_id
-                 where i.available
+                 where recsys.live(i.available, i.available_from, i.expires_at)
                    and (category is null or i.categories @> array[category])
                    and not (i.external_id = any(exclude))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = uid and x.item_id = i.id
-                                      and (not include_seen or x.conversions > 0))
+                                      and (not include_seen or (include_seen and x.conversions > 0)))
                    and not exists (select 1 from recsys.rejections r
                                     where r.user_id = uid and r.item_id = i.id)
                  order by sc.score desc, i.id
@@ -352,7 +352,7 @@ begin
           from unnest(list.neighbors, list.similarities, list.pair_users)
                with ordinality as nb(item_id, sim, users, rank)
           join recsys.items i on i.id = nb.item_id
-         where i.available
+         where recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
          order by nb.rank
@@ -381,7 +381,7 @@ begin
       join recsys.item_stats sa on sa.item_id = item.id
       join recsys.item_stats sb on sb.item_id = nb.item_id
       join recsys.items i on i.id = nb.item_id
-     where i.available
+     where recsys.live(i.available, i.available_from, i.expires_at)
        and (category is null or i.categories @> array[category])
        and not (i.external_id = any(exclude || shown))
      order by sim desc, i.id

@@ -144,12 +144,12 @@ language sql stable as $$
                        end) sc
           join recsys.items i on i.id = sc.neighbor_id
          where true
-           and i.available
+           and recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.conversions > 0))
+                              and (not include_seen or (include_seen and x.conversions > 0)))
            and not exists (select 1 from recsys.rejections r
                             where r.user_id = uid and r.item_id = i.id)
          order by sc.score desc, i.id
@@ -160,12 +160,12 @@ language sql stable as $$
           from scored sc
           join recsys.items i on i.id = sc.neighbor_id
          where true
-           and i.available
+           and recsys.live(i.available, i.available_from, i.expires_at)
            and (category is null or i.categories @> array[category])
            and not (i.external_id = any(exclude))
            and not exists (select 1 from recsys.interactions x
                             where x.user_id = uid and x.item_id = i.id
-                              and (not include_seen or x.conversions > 0))
+                              and (not include_seen or (include_seen and x.conversions > 0)))
            and not exists (select 1 from recsys.rejections r
                             where r.user_id = uid and r.item_id = i.id)
          order by sc.score desc, i.id
@@ -233,12 +233,12 @@ begin
                   from recsys.item_factors f
                   join recsys.items i on i.id = f.item_id
                  where f.run_id = %1$s
-                   and i.available
+                   and recsys.live(i.available, i.available_from, i.expires_at)
                    and ($2::text is null or i.categories @> array[$2::text])
                    and not (i.external_id = any($3))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = $4 and x.item_id = i.id
-                                      and (not $5 or x.conversions > 0))
+                                      and (not $5 or ($5 and x.conversions > 0)))
                    and not exists (select 1 from recsys.rejections r
                                     where r.user_id = $4 and r.item_id = i.id)
                  order by (f.factors || array[f.bias]::vector)::vector(%2$s) <#> $1::vector(%2$s)

@@ -63,13 +63,13 @@ begin
                        1 - (i.embedding::vector(%1$s) <=> $1::vector(%1$s)) as score
                   from recsys.items i
                  where i.embedding is not null
-                   and i.available
+                   and recsys.live(i.available, i.available_from, i.expires_at)
                    and ($2::text is null or i.categories @> array[$2::text])
                    and ($3::jsonb is null or i.attributes @> $3::jsonb)
                    and not (i.external_id = any($4))
                    and not exists (select 1 from recsys.interactions x
                                     where x.user_id = $5 and x.item_id = i.id
-                                      and (not $6 or x.conversions > 0))
+                                      and (not $6 or ($6 and x.conversions > 0)))
                    and not exists (select 1 from recsys.rejections r
                                     where r.user_id = $5 and r.item_id = i.id)
                  order by i.embedding::vector(%1$s) <=> $1::vector(%1$s)

@@ -118,9 +118,10 @@ begin
 end;
 $$;
 
--- A list served and logged: recsys.recommend (rotated), one recsys.exposures
--- row, and the list with its recomm_id. What the service calls for every list
--- it answers; from psql, `select * from recsys.serve('u42', 10, 'behavior_based')`.
+-- A list served and logged: recsys.ranked (the strategy with its rules,
+-- rotation and diversity), one recsys.exposures row, and the list with its
+-- recomm_id. What the service calls for every list it answers; from psql,
+-- `select * from recsys.serve('u42', 10, 'behavior_based')`.
 create function recsys.serve(
     for_user text, k integer default 10, strategy text default 'hybrid',
     exclude text[] default '{}', category text default null, method text default 'adaptive',
@@ -128,7 +129,9 @@ create function recsys.serve(
     rotation double precision default 0, surface text default 'sql',
     scenario text default null, experiment text default null, arm text default null,
     chain uuid default null, page integer default 1, request jsonb default '{}',
-    log boolean default true, served_id uuid default null
+    log boolean default true, served_id uuid default null, rules jsonb default null,
+    diversity double precision default 0, max_per_category integer default null,
+    fallback text[] default '{}'
 )
 returns table (recomm_id uuid, product_id text, score double precision, reason text)
 language plpgsql as $$
@@ -141,16 +144,18 @@ begin
     if not log then
         return query
         select id, r.product_id, r.score, r.reason
-          from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
-                              attributes, rotation) r;
+          from recsys.ranked(for_user, k, strategy, exclude, category, method, product,
+                             attributes, rotation, rules, diversity, max_per_category,
+                             fallback) r;
         return;
     end if;
     select coalesce(array_agg(r.product_id order by r.n), '{}'),
            coalesce(array_agg(r.score order by r.n), '{}'),
            coalesce(array_agg(r.reason order by r.n), '{}')
       into ids, scores, reasons
-      from recsys.rotated(for_user, k, strategy, exclude, category, method, product,
-                          attributes, rotation) with ordinality as r(product_id, score, reason, n);
+      from recsys.ranked(for_user, k, strategy, exclude, category, method, product,
+                         attributes, rotation, rules, diversity, max_per_category, fallback)
+           with ordinality as r(product_id, score, reason, n);
     perform recsys.log_exposure(id, for_user, surface, strategy, ids,
                                 case when strategy = 'hybrid' then method end, scenario,
                                 experiment, arm, null, chain, page, request);

@@ -13,7 +13,8 @@ select product_id, created from recsys.upsert_items(%(items)s);
 
 -- name: select_item
 select i.external_id as product_id, i.title, i.description, i.categories, i.attributes,
-       i.available, i.created_at, i.updated_at,
+       i.available, i.available_from, i.expires_at,
+       recsys.live(i.available, i.available_from, i.expires_at) as live, i.created_at, i.updated_at,
        coalesce(s.users, 0) as users, coalesce(s.events, 0) as events,
        coalesce((c.counts ->> 'view')::bigint, 0) as views,
        coalesce((c.counts ->> 'add_to_cart')::bigint, 0) as add_to_carts,
@@ -62,12 +63,15 @@ select s.product_id, s.score, s.reason
        recsys.serve(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
                     %(product_id)s, %(attributes)s, %(rotation)s, %(surface)s, %(scenario)s,
                     %(experiment)s, %(arm)s, %(chain)s::uuid, %(page)s, %(request)s, %(log)s,
-                    %(recomm_id)s::uuid) s;
+                    %(recomm_id)s::uuid, %(rules)s, %(diversity)s, %(max_per_category)s,
+                    %(fallback)s::text[]) s;
 
--- name: rotated
+-- name: ranked
+-- serve without a ledger row: the lists an interleaving merges.
 select product_id, score, reason
-  from recsys.rotated(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
-                      %(product_id)s, %(attributes)s, %(rotation)s);
+  from recsys.ranked(%(user_id)s, %(k)s, %(case)s, %(exclude)s, %(category)s, %(method)s,
+                     %(product_id)s, %(attributes)s, %(rotation)s, %(rules)s, %(diversity)s,
+                     %(max_per_category)s, %(fallback)s::text[]);
 
 -- name: log_exposure
 -- As serve: the transaction holds only the ledger row, committed asynchronously.
@@ -569,3 +573,27 @@ select p.created, p.rebuilt_users
 select (select count(*) from recsys.item_pairs),
        (select coalesce(sum(users), 0) from recsys.item_pairs),
        (select count(*) from recsys.rejections);
+
+-- name: put_scenario
+-- Checked and compiled by recsys.put_scenario; `created` from the row's timestamps.
+select s.name, s.description, s.case_name, s.method, s.rules, s.diversity, s.max_per_category,
+       s.rotation, s.k, s.fallback, s.created_at, s.updated_at,
+       s.created_at = s.updated_at as created
+  from recsys.put_scenario(%(name)s, %(case_name)s, %(method)s, %(rules)s, %(diversity)s,
+                           %(max_per_category)s, %(rotation)s, %(k)s, %(fallback)s::text[],
+                           %(description)s) s;
+
+-- name: list_scenarios
+select name, description, case_name, method, rules, diversity, max_per_category, rotation, k,
+       fallback, created_at, updated_at
+  from recsys.scenarios
+ order by name;
+
+-- name: get_scenario
+select name, description, case_name, method, rules, diversity, max_per_category, rotation, k,
+       fallback, created_at, updated_at
+  from recsys.scenarios
+ where name = %(name)s;
+
+-- name: drop_scenario
+delete from recsys.scenarios where name = %(name)s returning name;

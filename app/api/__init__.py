@@ -15,6 +15,7 @@ from app.api import (
     items,
     predict,
     recommend,
+    scenarios,
     tokens,
     users,
     ws,
@@ -34,6 +35,7 @@ def register(app: Quart) -> None:
         ws,
         demo,
         experiments,
+        scenarios,
     )
     for module in modules:
         app.register_blueprint(module.bp)

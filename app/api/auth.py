@@ -29,6 +29,10 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/static/<path:name>"): OPEN,
     ("GET", "/recommend"): READ,
     ("GET", "/recommend/next"): READ,
+    # Reads: the rules only filter and order what the key may read anyway.
+    ("POST", "/recommend"): READ,
+    ("GET", "/scenarios"): READ,
+    ("GET", "/scenarios/<name>"): READ,
     ("GET", "/predict"): READ,
     ("GET", "/items"): READ,
     ("GET", "/items/<path:product_id>"): READ,
@@ -47,6 +51,9 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("PUT", "/admin/event-types/<name>"): ADMIN,
     ("DELETE", "/admin/event-types/<name>"): ADMIN,
     # Experiments (app/api/experiments.py): defining what users see is admin's.
+    # Scenarios decide what users see: admin's, like experiments.
+    ("PUT", "/admin/scenarios/<name>"): ADMIN,
+    ("DELETE", "/admin/scenarios/<name>"): ADMIN,
     ("POST", "/admin/experiments"): ADMIN,
     ("GET", "/admin/experiments"): ADMIN,
     ("GET", "/admin/experiments/<name>"): ADMIN,

@@ -45,7 +45,9 @@ async def put_item(product_id: str, data: ItemIn) -> tuple[dict[str, Any], int]:
             {"product_id": "invalid"},
         )
     async with deps.connection() as conn:
-        [row] = await db_items.upsert_items(conn, [{"product_id": product_id, **data.model_dump()}])
+        [row] = await db_items.upsert_items(
+            conn, [{"product_id": product_id, **data.model_dump(mode="json")}]
+        )
         await live_embeddings.embed_items(conn, [product_id])
         item = await db_items.select_item(conn, product_id)
     assert item is not None
@@ -68,7 +70,9 @@ async def post_items(data: ItemBatch) -> tuple[ItemsUpserted, int]:
             {"items.product_id": "duplicate"},
         )
     async with deps.connection() as conn:
-        rows = await db_items.upsert_items(conn, [item.model_dump() for item in data.items])
+        rows = await db_items.upsert_items(
+            conn, [item.model_dump(mode="json") for item in data.items]
+        )
         await live_embeddings.embed_items(conn, ids)
     created = sum(1 for row in rows if row["created"])
     return ItemsUpserted(created=created, updated=len(rows) - created), 201

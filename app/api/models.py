@@ -9,10 +9,12 @@ from uuid import UUID
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
+    model_validator,
 )
 
 from app import recommenders
@@ -150,6 +152,29 @@ class RecommendArgs(BaseModel):
         description="a running experiment: its arm for this user decides the list (overrides"
         " case, method and the arm's parameters)",
     )
+    scenario: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="a saved scenario (GET /scenarios): its case, rules, diversity, rotation, k"
+        " and fallbacks, each overridden by the parameter of the same name given here",
+    )
+    rules: Annotated[dict[str, Any] | None, BeforeValidator(_json_object)] = Field(
+        None,
+        description="business rules as JSON (docs/rules.md): filter, boost, bury, pin, promote,"
+        ' exclude_purchased; e.g. {"filter": {"field": "attributes.in_stock", "op": "=",'
+        ' "value": true}}',
+    )
+    diversity: float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description="0 off; up to 1: re-rank by maximal marginal relevance over the items'"
+        " content embeddings, trading relevance for variety",
+    )
+    max_per_category: int | None = Field(
+        None, ge=1, le=MAX_K, description="at most this many items of one category in the list"
+    )
 
     def to_query(self) -> Query:
         return Query(
@@ -161,6 +186,9 @@ class RecommendArgs(BaseModel):
             method=self.method,
             attributes=self.attributes,
             rotation=self.rotation,
+            rules=self.rules,
+            diversity=self.diversity,
+            max_per_category=self.max_per_category,
         )
 
 
@@ -204,6 +232,7 @@ class Recommendations(BaseModel):
         None, description="the user's arm (A/B); interleaving: null, each item's arm is logged"
     )
     page: int = Field(1, description="1 for a first list; GET /recommend/next counts on")
+    scenario: str | None = Field(None, description="the scenario whose settings made this list")
     recommendations: list[Recommendation]
 
 
@@ -219,6 +248,18 @@ class ItemIn(BaseModel):
     )
     attributes: dict[str, Any] = Field(default_factory=dict)
     available: bool = True
+    available_from: AwareDatetime | None = Field(
+        None, description="served from this time on (inclusive); none: already"
+    )
+    expires_at: AwareDatetime | None = Field(
+        None, description="served until this time (exclusive); none: no end"
+    )
+
+    @model_validator(mode="after")
+    def _window(self) -> ItemIn:
+        if self.available_from and self.expires_at and self.expires_at <= self.available_from:
+            raise ValueError("expires_at must be later than available_from")
+        return self
 
 
 class ItemWithId(ItemIn):
@@ -258,6 +299,9 @@ class Item(BaseModel):
     categories: list[str]
     attributes: dict[str, Any]
     available: bool
+    available_from: datetime | None
+    expires_at: datetime | None
+    live: bool = Field(description="available and inside its window: servable now")
     created_at: datetime
     updated_at: datetime
     users: int

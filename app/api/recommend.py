@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Any
 
 from quart import Blueprint
-from quart_schema import validate_querystring, validate_response
+from quart_schema import validate_querystring, validate_request, validate_response
 
 from app import recommenders
 from app.api import deps
@@ -22,9 +22,10 @@ from app.api.models import (
 )
 from app.db import events as db_events
 from app.db import exposures as db_exposures
+from app.db import scenarios as db_scenarios
 from app.db.pool import Connection
 from app.experiments import lists as experiment_lists
-from app.recommenders import base
+from app.recommenders import base, scenarios
 from app.recommenders.base import Exposure, Query, Served
 
 bp = Blueprint("recommend", __name__)
@@ -44,25 +45,57 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
     under the parameter); with `method=switching` each reason starts with the
     strategy that produced it. New users get popular items, and the reason says so.
     Items the user purchased, disliked or hid never appear; other items the user
-    interacted with are excluded too. `exclude` (comma-separated ids) and `category`
-    filter inside the ranking query, so lists stay k long while the catalogue allows.
+    interacted with are excluded too. `exclude` (comma-separated ids), `category`
+    and `rules` (JSON: filter, boost, bury, pin, promote) apply inside the ranking
+    query, so lists stay k long while the catalogue allows; `diversity` and
+    `max_per_category` vary the list; `scenario` applies saved settings.
     Every list is logged in recsys.exposures: its `recomm_id` pages on
     (GET /recommend/next) and credits the events sent with it.
     """
-    query = query_args.to_query()
-    if query_args.experiment is not None:
-        async with deps.connection() as conn:
-            case, served, exposure = await experiment_lists.serve(
-                conn, query_args.experiment, query, deps.exposure("recommend")
-            )
-        return answer(case, query, served, exposure)
-    missing = recommenders.BY_NAME[query_args.case].missing(query)
-    if missing:
-        message = f"{missing} is required for case={query_args.case}"
-        raise APIError(400, "invalid_request", message, {missing: "required"})
+    return await recommended(query_args)
+
+
+@bp.post("/recommend")
+@validate_request(RecommendArgs)
+@validate_response(Recommendations)
+async def recommend_post(data: RecommendArgs) -> Recommendations:
+    """GET /recommend with its parameters in a JSON body: for rules too long
+    for a URL (`rules` is a JSON object here, not text)."""
+    return await recommended(data)
+
+
+async def recommended(args: RecommendArgs) -> Recommendations:
+    query = args.to_query()
     async with deps.connection() as conn:
-        served = await recommenders.serve(conn, query_args.case, query, deps.exposure("recommend"))
-    return answer(query_args.case, query, served)
+        if args.experiment is not None:
+            case, served, exposure = await experiment_lists.serve(
+                conn, args.experiment, query, deps.exposure("recommend")
+            )
+            return answer(case, query, served, exposure)
+        case, exposure = args.case, deps.exposure("recommend", scenario=args.scenario)
+        if args.scenario is not None:
+            case, query = await in_scenario(conn, args, query)
+        missing = recommenders.BY_NAME[case].missing(query)
+        if missing:
+            message = f"{missing} is required for case={case}"
+            raise APIError(400, "invalid_request", message, {missing: "required"})
+        served = await recommenders.serve(conn, case, query, exposure)
+    return answer(case, query, served, exposure)
+
+
+async def in_scenario(conn: Connection, args: RecommendArgs, query: Query) -> tuple[str, Query]:
+    """The case and query of args.scenario, with the request's own parameters winning."""
+    assert args.scenario is not None
+    scenario = await db_scenarios.get(conn, args.scenario)
+    if scenario is None:
+        raise APIError(
+            404,
+            "not_found",
+            f"unknown scenario {args.scenario!r}; GET /scenarios lists them",
+            {"scenario": "unknown"},
+        )
+    given = args.model_fields_set
+    return scenarios.apply(scenario, query, given, args.case if "case" in given else None)
 
 
 @bp.get("/recommend/next")
@@ -133,6 +166,7 @@ def answer(
         experiment=exposure.experiment if exposure else None,
         arm=exposure.arm if exposure else None,
         page=exposure.page if exposure else 1,
+        scenario=exposure.scenario if exposure else None,
         recommendations=as_models(served.recommendations),
     )
 

@@ -15,6 +15,7 @@ from app.cli.event_types import event_types
 from app.cli.experiments import experiments
 from app.cli.imports import import_group
 from app.cli.models import models, train
+from app.cli.scenarios import scenarios
 from app.cli.users import users
 
 
@@ -53,3 +54,4 @@ main.add_command(event_types)
 main.add_command(evaluate)
 main.add_command(bench)
 main.add_command(experiments)
+main.add_command(scenarios)

@@ -8,9 +8,12 @@ import uuid
 from dataclasses import replace
 
 from app import recommenders
+from app.db import scenarios as db_scenarios
 from app.db.pool import Connection
 from app.experiments import serving
+from app.experiments.errors import ExperimentStateError
 from app.experiments.store import INTERLEAVE
+from app.recommenders import scenarios
 from app.recommenders.base import Exposure, Query, Recommendation, Served
 
 # The ledger's case for an interleaved list (recsys.exposures.case_name).
@@ -29,20 +32,35 @@ async def serve(
         return INTERLEAVED, await _interleaved(conn, assignment, query, exposure), exposure
     arm = assignment.arms[0]
     exposure = replace(exposure, arm=arm.name)
-    served = await recommenders.serve(conn, arm.case, arm_query(arm, query), exposure)
-    return arm.case, served, exposure
+    case, arm_query = await arm_request(conn, arm, query)
+    served = await recommenders.serve(conn, case, arm_query, exposure)
+    return case, served, exposure
 
 
-def arm_query(arm: serving.Arm, query: Query) -> Query:
-    """The request as the arm runs it: its method and fixed parameters win."""
-    return replace(query, method=arm.method, **arm.params)
+async def arm_request(conn: Connection, arm: serving.Arm, query: Query) -> tuple[str, Query]:
+    """The case and request as the arm runs them: its method and fixed
+    parameters win; an arm naming a scenario runs the scenario's settings."""
+    params = dict(arm.params)
+    name = params.pop("scenario", None)
+    query = replace(query, method=arm.method, **params)
+    if name is None:
+        return arm.case, query
+    scenario = await db_scenarios.get(conn, name)
+    if scenario is None:
+        raise ExperimentStateError(
+            f"arm {arm.name!r} serves scenario {name!r}, which was deleted; put it back"
+            " (PUT /admin/scenarios/{name}) or stop the experiment",
+            "scenario",
+        )
+    return scenarios.apply(scenario, query, {"k", *params})
 
 
 async def _interleaved(
     conn: Connection, assignment: serving.Assignment, query: Query, exposure: Exposure
 ) -> Served:
     lists = [
-        await recommenders.rotated(conn, arm.case, arm_query(arm, query)) for arm in assignment.arms
+        await recommenders.ranked(conn, *(await arm_request(conn, arm, query)))
+        for arm in assignment.arms
     ]
     recomm_id = str(uuid.uuid4())
     # The recomm_id seeds the coin flips: the ledger holds all it takes to rebuild the page.

@@ -20,6 +20,7 @@ from psycopg.types.json import Jsonb
 from app import recommenders
 from app.config import MAX_ID
 from app.db import queries
+from app.db import scenarios as db_scenarios
 from app.db.pool import Connection
 from app.experiments.errors import (
     ExperimentExists,
@@ -72,6 +73,10 @@ class Experiment:
 async def create(conn: Connection, definition: Definition, start: bool = False) -> Experiment:
     """Validate and insert, and start at once if asked; all in the caller's transaction."""
     definition = validate(definition)
+    for n, arm in enumerate(definition.arms):
+        scenario = arm.params.get("scenario")
+        if scenario is not None and await db_scenarios.get(conn, scenario) is None:
+            raise InvalidExperiment(f"unknown scenario {scenario!r}", f"arms.{n}.params.scenario")
     params = {
         "name": definition.name,
         "mode": definition.mode,
@@ -221,5 +226,24 @@ def _rotation(value: Any) -> str | None:
     return None
 
 
-# The request parameters an arm may fix, each with its check (a problem or None).
-PARAMS = {"category": _category, "rotation": _rotation}
+def _cap(value: Any) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1000:
+        return "must be an integer from 1 to 1000"
+    return None
+
+
+def _scenario(value: Any) -> str | None:
+    if not isinstance(value, str) or not 1 <= len(value) <= 64:
+        return "must be a scenario's name"
+    return None
+
+
+# The request parameters an arm may fix, each with its check (a problem or None);
+# `scenario`: the arm serves that scenario (its case, method, rules and settings).
+PARAMS = {
+    "category": _category,
+    "rotation": _rotation,
+    "diversity": _rotation,
+    "max_per_category": _cap,
+    "scenario": _scenario,
+}

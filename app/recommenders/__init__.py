@@ -96,19 +96,29 @@ async def serve(conn: Connection, case: str, query: Query, exposure: Exposure) -
     (recsys.serve): one statement, one ledger row."""
     recomm_id = str(uuid.uuid4())
     params = {
-        **recommend_params(case, query),
-        "rotation": query.rotation,
+        **ranked_params(case, query),
         **ledger_params(recomm_id, case, query, exposure),
     }
     return Served(recomm_id, await _run(conn, "serve", params))
 
 
-async def rotated(conn: Connection, case: str, query: Query) -> list[Recommendation]:
-    """recommend, rotated by query.rotation, without a ledger row (recsys.rotated):
-    the lists an interleaving merges before it records the merged one."""
-    return await _run(
-        conn, "rotated", {**recommend_params(case, query), "rotation": query.rotation}
-    )
+async def ranked(conn: Connection, case: str, query: Query) -> list[Recommendation]:
+    """recommend with rules, rotation and diversity, without a ledger row
+    (recsys.ranked): the lists an interleaving merges before it records one."""
+    return await _run(conn, "ranked", ranked_params(case, query))
+
+
+def ranked_params(case: str, query: Query) -> dict[str, Any]:
+    """recommend's parameters and what recsys.ranked adds: rotation, rules,
+    diversity, the category cap and the fallback chain."""
+    return {
+        **recommend_params(case, query),
+        "rotation": query.rotation,
+        "rules": None if query.rules is None else Jsonb(query.rules),
+        "diversity": query.diversity,
+        "max_per_category": query.max_per_category,
+        "fallback": query.fallback,
+    }
 
 
 async def log_exposure(

@@ -19,6 +19,13 @@ class Query:
     attributes: dict[str, Any] | None = None  # content_based: items whose attributes contain these
     # 0..1: demote items shown to the user recently without an interaction (recsys.rotated).
     rotation: float = 0.0
+    # Business rules (docs/rules.md), compiled and applied in recsys.ranked.
+    rules: dict[str, Any] | None = None
+    # 0..1: maximal marginal relevance over content embeddings (recsys.select_diverse).
+    diversity: float = 0.0
+    max_per_category: int | None = None
+    # Strategies whose own candidates follow when `case` runs short (scenarios).
+    fallback: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

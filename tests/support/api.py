@@ -21,6 +21,7 @@ WRITTEN_TABLES = (
     "rejections",
     "item_pairs",
     "exposures",
+    "scenarios",
 )
 
 

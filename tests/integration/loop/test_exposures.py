@@ -101,8 +101,7 @@ async def test_the_ledger_commits_asynchronously_in_its_own_transaction_only(con
 
     seed(db_url)
     params = {
-        **recommenders.recommend_params("popular", Query(user_id="x", k=2)),
-        "rotation": 0.0,
+        **recommenders.ranked_params("popular", Query(user_id="x", k=2)),
         **recommenders.ledger_params(
             "00000000-0000-4000-8000-000000000001", "popular", Query(), Exposure("sql")
         ),
