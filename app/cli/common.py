@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import click
 import psycopg
+from psycopg.rows import dict_row
 
 from app.config import Settings
 from app.db import migrate, tunables
@@ -43,3 +45,16 @@ def database(upgrade: bool = True, apply_tunables: bool = True) -> str:
 async def _apply_tunables(url: str, config: Settings) -> None:
     async with await psycopg.AsyncConnection.connect(url) as conn:
         await tunables.apply(conn, config)
+
+
+def run_db(call: Any, *args: Any) -> Any:
+    """`await call(conn, *args)` on one connection to the (upgraded) database,
+    committed: the CLI's one-shot admin calls into app.db."""
+    return asyncio.run(_call(database(upgrade=True), call, *args))
+
+
+async def _call(url: str, call: Any, *args: Any) -> Any:
+    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
+        result = await call(conn, *args)
+        await conn.commit()
+        return result

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
-
 import click
-import psycopg
 from psycopg import errors as pg
-from psycopg.rows import dict_row
 
-from app.cli.common import Failure, database
+from app.cli.common import Failure, run_db
 from app.db import event_types as db_types
 
 
@@ -22,7 +17,7 @@ def event_types() -> None:
 @event_types.command("list")
 def list_types() -> None:
     """Every event type: kind, weight, value, conversion, and its events."""
-    rows = asyncio.run(_run(database(upgrade=True), db_types.list_types))
+    rows = run_db(db_types.list_types)
     click.echo(f"{'name':<16} {'kind':<9} {'weight':>8}  value  conversion  {'events':>10}")
     for r in rows:
         click.echo(
@@ -43,7 +38,7 @@ def set_type(name: str, kind: str, weight: float, uses_value: bool, conversion: 
     """Create NAME, or change it (rebuilding what its events built)."""
     event_type = db_types.EventType(name, kind, weight, uses_value, conversion)
     try:
-        put = asyncio.run(_run(database(upgrade=True), db_types.put_type, event_type))
+        put = run_db(db_types.put_type, event_type)
     except (pg.CheckViolation, pg.InvalidTextRepresentation) as error:
         raise Failure(f"event type {name!r} rejected: {error.diag.message_primary}") from None
     if put.created:
@@ -57,19 +52,12 @@ def set_type(name: str, kind: str, weight: float, uses_value: bool, conversion: 
 def delete_type(name: str) -> None:
     """Delete NAME (refused while events use it)."""
     try:
-        dropped = asyncio.run(_run(database(upgrade=True), db_types.drop_type, name))
+        dropped = run_db(db_types.drop_type, name)
     except pg.DependentObjectsStillExist as error:
         raise Failure(f"{error.diag.message_primary}; {error.diag.message_hint}") from None
     if not dropped:
         raise Failure(f"unknown event type {name!r}")
     click.echo(f"deleted event type {name}")
-
-
-async def _run(url: str, call: Any, *args: Any) -> Any:
-    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
-        result = await call(conn, *args)
-        await conn.commit()
-        return result
 
 
 def _yes(flag: bool) -> str:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
 import click
-import psycopg
 from psycopg import errors as pg
-from psycopg.rows import dict_row
 
 from app import recommenders
-from app.cli.common import Failure, database
+from app.cli.common import Failure, run_db
 from app.db import scenarios as db_scenarios
 
 
@@ -24,7 +21,7 @@ def scenarios() -> None:
 @scenarios.command("list")
 def list_scenarios() -> None:
     """Every scenario: its case, k, diversity and description."""
-    rows = asyncio.run(_run(database(upgrade=True), db_scenarios.list_all))
+    rows = run_db(db_scenarios.list_all)
     click.echo(f"{'name':<24} {'case':<16} {'k':>4} {'diversity':>9}  description")
     for s in rows:
         click.echo(
@@ -37,7 +34,7 @@ def list_scenarios() -> None:
 @click.argument("name")
 def show(name: str) -> None:
     """NAME's settings as JSON (the body PUT /admin/scenarios/NAME takes)."""
-    scenario = asyncio.run(_run(database(upgrade=True), db_scenarios.get, name))
+    scenario = run_db(db_scenarios.get, name)
     if scenario is None:
         raise Failure(f"unknown scenario {name!r}")
     click.echo(json.dumps(_body(scenario), indent=2))
@@ -62,7 +59,7 @@ def set_scenario(
         name=name, case_name=case, rules=_rules(rules), fallback=list(fallback), **rest
     )
     try:
-        _, created = asyncio.run(_run(database(upgrade=True), db_scenarios.put, scenario))
+        _, created = run_db(db_scenarios.put, scenario)
     except pg.InvalidParameterValue as error:
         field = error.diag.column_name or "scenario"
         raise Failure(
@@ -75,7 +72,7 @@ def set_scenario(
 @click.argument("name")
 def delete(name: str) -> None:
     """Delete NAME."""
-    if not asyncio.run(_run(database(upgrade=True), db_scenarios.drop, name)):
+    if not run_db(db_scenarios.drop, name):
         raise Failure(f"unknown scenario {name!r}")
     click.echo(f"deleted scenario {name}")
 
@@ -108,10 +105,3 @@ def _body(scenario: db_scenarios.Scenario) -> dict[str, Any]:
         "fallback": scenario.fallback,
         "description": scenario.description,
     }
-
-
-async def _run(url: str, call: Any, *args: Any) -> Any:
-    async with await psycopg.AsyncConnection.connect(url, row_factory=dict_row) as conn:
-        result = await call(conn, *args)
-        await conn.commit()
-        return result

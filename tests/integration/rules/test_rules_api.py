@@ -420,6 +420,11 @@ async def test_an_experiment_arm_can_serve_a_scenario(client, conn):
     body = await get_json(client, "/recommend", user_id="new", experiment="bags-or-not", k=3)
     assert body["arm"] == "bags"
     assert ids(body["recommendations"]) == ["p11", "p8", "p5"]
+    await client.delete("/admin/scenarios/bags")
+    orphan = await client.get(
+        "/recommend", query_string={"user_id": "new", "experiment": "bags-or-not"}
+    )
+    assert "scenario" in fields_of(await error_of(orphan, 409))
     bad = {
         **experiment,
         "name": "ghost",
