@@ -21,6 +21,17 @@ ID_PARAMETERS = {"product_id", "user_id"}
 # Errors particular to one route, beyond those every route of its kind answers.
 ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
     ("GET", "/predict"): {409: "no explicit model trained yet (`recsys train`)"},
+    ("GET", "/recommend"): {
+        404: "unknown product_id, scenario or experiment",
+        409: "the experiment is not running, or its arm's scenario was deleted",
+    },
+    ("POST", "/recommend"): {
+        404: "unknown product_id, scenario or experiment",
+        409: "the experiment is not running, or its arm's scenario was deleted",
+    },
+    ("GET", "/scenarios/<name>"): {404: "unknown scenario"},
+    ("PUT", "/admin/scenarios/<name>"): {400: BAD_INPUT},
+    ("DELETE", "/admin/scenarios/<name>"): {404: "unknown scenario"},
     ("GET", "/recommend/next"): {
         404: "unknown recomm_id (never served, or pruned by retention)",
         410: "the chain expired: its latest page is older than REC_PAGE_TTL_MINUTES",
@@ -48,6 +59,7 @@ HTML = {"content": {"text/html": {"schema": {"type": "string"}}}}
 ROUTE_SUCCESS: dict[tuple[str, str], dict[int, dict[str, Any]]] = {
     ("GET", "/demo/realtime"): {200: {**HTML, "description": "the demo page"}},
     ("DELETE", "/admin/event-types/<name>"): {204: {"description": "deleted"}},
+    ("DELETE", "/admin/scenarios/<name>"): {204: {"description": "deleted"}},
 }
 
 

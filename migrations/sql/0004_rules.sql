@@ -850,10 +850,10 @@ begin
             end if;
             factor := (item ->> 'by')::double precision;
             if kind = 'boost' and not factor between 1 and 1000
-               or kind = 'bury' and not (factor > 0 and factor <= 1) then
+               or kind = 'bury' and not factor between 0.001 and 1 then
                 perform recsys.rule_error(format('rules.%s[%s].by', kind, n),
                     case kind when 'boost' then 'a boost multiplies by 1 to 1000'
-                              else 'a bury multiplies by more than 0, at most 1' end);
+                              else 'a bury multiplies by 0.001 to 1' end);
             end if;
             if not item ? 'if' then
                 perform recsys.rule_error(format('rules.%s[%s].if', kind, n),
