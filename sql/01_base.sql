@@ -38,7 +38,10 @@ create table recsys.settings (
     -- GET /recommend/next continues a list this long after its last page (REC_PAGE_TTL_MINUTES).
     page_ttl interval not null default '30 minutes' check (page_ttl > interval '0'),
     -- rotation= demotes the items shown to the user this recently.
-    rotation_window interval not null default '7 days' check (rotation_window > interval '0')
+    rotation_window interval not null default '7 days' check (rotation_window > interval '0'),
+    -- case=trending compares an item's events in the latest window of this
+    -- length with its own mean over the 7 windows before (recsys.trending).
+    trending_window interval not null default '1 day' check (trending_window > interval '0')
 );
 
 insert into recsys.settings default values;

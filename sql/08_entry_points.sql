@@ -20,6 +20,10 @@ begin
     case strategy
         when 'popular' then
             return query select * from recsys.popular(k, null, category, exclude, for_user, include_seen);
+        when 'trending' then
+            return query select * from recsys.trending(k, category, exclude, for_user, include_seen);
+        when 'latest' then
+            return query select * from recsys.latest(k, category, exclude, for_user, include_seen);
         when 'behavior_based' then
             return query select * from recsys.behavior_based(for_user, k, exclude, category, include_seen);
         when 'collaborative' then
@@ -33,7 +37,8 @@ begin
         else
             raise exception 'unknown strategy "%"', strategy
                 using errcode = 'invalid_parameter_value', column = 'case',
-                      hint = 'strategies: popular, behavior_based, collaborative, content_based, hybrid';
+                      hint = 'strategies: popular, trending, latest, behavior_based, collaborative,'
+                             ' content_based, hybrid';
     end case;
 end;
 $$;

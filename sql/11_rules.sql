@@ -377,7 +377,8 @@ $$;
 create function recsys.strategies()
 returns text[]
 language sql immutable parallel safe
-return array['collaborative', 'behavior_based', 'content_based', 'popular', 'hybrid'];
+return array['collaborative', 'behavior_based', 'content_based', 'popular', 'trending',
+             'latest', 'hybrid'];
 
 -- Items shown to the user within settings.rotation_window and not touched
 -- since, with how many times (recsys.ranked's rotation).

@@ -33,7 +33,8 @@ class Strategy:
 
 
 # Strongest first, as recsys.switching tries them; popular is every strategy's
-# fallback and the hybrid, last, combines the others.
+# fallback; trending and latest are for placements that want them; the
+# hybrid, last, combines the first four.
 STRATEGIES: tuple[Strategy, ...] = (
     Strategy(
         "collaborative",
@@ -52,6 +53,13 @@ STRATEGIES: tuple[Strategy, ...] = (
     ),
     Strategy("popular", (), "most popular items by time-decayed, event-weighted activity"),
     Strategy(
+        "trending",
+        (),
+        "items whose events in the latest day (settings.trending_window) jump above their own"
+        " mean of the 7 days before",
+    ),
+    Strategy("latest", (), "the newest items on sale (available_from, else when added)"),
+    Strategy(
         "hybrid",
         USER,
         "`method=adaptive`: every strategy blended with weights fitted per history length;"
@@ -61,8 +69,9 @@ STRATEGIES: tuple[Strategy, ...] = (
 BY_NAME = {strategy.name: strategy for strategy in STRATEGIES}
 NAMES = tuple(BY_NAME)
 HYBRID = "hybrid"
-# What the adaptive hybrid blends, in this order (app.training.hybrid fits its weights).
-BLENDED = tuple(name for name in NAMES if name != HYBRID)
+# What the adaptive hybrid blends, in this order (app.training.hybrid fits its
+# weights; recsys.adaptive reads them by these names).
+BLENDED = ("collaborative", "behavior_based", "content_based", "popular")
 # The ledger's case for lists of GET /items/{id}/similar (method: cooccurrence or content).
 SIMILAR = "similar"
 # What every strategy falls back to (recsys.popular_top_up).
@@ -75,7 +84,7 @@ DEFAULT = "behavior_based"
 
 
 def _variants() -> dict[str, tuple[str, str | None]]:
-    names: dict[str, tuple[str, str | None]] = {n: (n, None) for n in BLENDED}
+    names: dict[str, tuple[str, str | None]] = {n: (n, None) for n in NAMES if n != HYBRID}
     for n, method in enumerate(METHODS):
         names[f"{HYBRID}_{method}" if n else HYBRID] = (HYBRID, method)
     return names

@@ -443,6 +443,9 @@ def test_python_and_sql_know_the_same_strategies(conn):
         call(conn, "recsys.recommend(null, 3, 'magic')")
     hint = info.value.diag.message_hint or ""
     assert set(hint.removeprefix("strategies: ").split(", ")) == set(recommenders.NAMES)
+    conn.rollback()
+    [known] = conn.execute("select recsys.strategies()").fetchone()
+    assert set(known) == set(recommenders.NAMES)
 
 
 def test_recommend_dispatches_collaborative(conn):
