@@ -41,7 +41,9 @@ create table recsys.settings (
     rotation_window interval not null default '7 days' check (rotation_window > interval '0'),
     -- case=trending compares an item's events in the latest window of this
     -- length with its own mean over the 7 windows before (recsys.trending).
-    trending_window interval not null default '1 day' check (trending_window > interval '0')
+    trending_window interval not null default '1 day' check (trending_window > interval '0'),
+    -- Purchases by one user this close in time are one basket (recsys.bought_together).
+    basket_gap interval not null default '1 hour' check (basket_gap >= interval '0')
 );
 
 insert into recsys.settings default values;

@@ -597,3 +597,18 @@ select name, description, case_name, method, rules, diversity, max_per_category,
 
 -- name: drop_scenario
 delete from recsys.scenarios where name = %(name)s returning name;
+
+-- name: session_recommend
+select product_id, score, reason
+  from recsys.session_recommend(%(products)s::text[], %(event_types)s::text[], %(k)s,
+                                %(exclude)s, %(category)s);
+
+-- name: bought_together
+select product_id, score, reason
+  from recsys.bought_together(%(product_id)s, %(k)s, %(category)s, %(exclude)s);
+
+-- name: merge_users
+select recsys.merge_users(%(target)s, %(anonymous)s) as moved;
+
+-- name: similar_users
+select user_id, score, shared from recsys.similar_users(%(user_id)s, %(k)s);

@@ -31,6 +31,11 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/recommend/next"): READ,
     # Reads: the rules only filter and order what the key may read anyway.
     ("POST", "/recommend"): READ,
+    ("POST", "/recommend/session"): READ,
+    ("GET", "/items/<path:product_id>/bought-together"): READ,
+    ("GET", "/users/<path:user_id>/similar"): READ,
+    # Moves events between users: a write.
+    ("POST", "/users/<path:user_id>/merge"): WRITE,
     ("GET", "/scenarios"): READ,
     ("GET", "/scenarios/<name>"): READ,
     ("GET", "/predict"): READ,

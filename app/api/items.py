@@ -17,6 +17,7 @@ from app.api.models import (
     ItemList,
     ItemListArgs,
     ItemsUpserted,
+    ListArgs,
     Recommendations,
     SimilarArgs,
     split_ids,
@@ -123,6 +124,29 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
     return Recommendations(
         product_id=product_id,
         case=recommenders.SIMILAR,
+        recomm_id=served.recomm_id,
+        recommendations=as_models(served.recommendations),
+    )
+
+
+@bp.get("/items/<path:product_id>/bought-together")
+@validate_querystring(ListArgs)
+@validate_response(Recommendations)
+async def bought_together(product_id: str, query_args: ListArgs) -> Recommendations:
+    """Items bought in the same basket: purchases by one user within an hour of
+    a purchase of this item (settings.basket_gap; an invoice's lines are one
+    basket), most shared baskets first."""
+    query = Query(
+        product_id=product_id,
+        k=query_args.k,
+        exclude=split_ids(query_args.exclude),
+        category=query_args.category,
+    )
+    async with deps.connection() as conn:
+        served = await recommenders.serve_bought_together(conn, query, deps.exposure("similar"))
+    return Recommendations(
+        product_id=product_id,
+        case=recommenders.BOUGHT_TOGETHER,
         recomm_id=served.recomm_id,
         recommendations=as_models(served.recommendations),
     )

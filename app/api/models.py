@@ -216,6 +216,31 @@ class SimilarArgs(ListArgs):
     )
 
 
+class SessionStep(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    product_id: ExternalId
+    event_type: str = Field("view", min_length=1, max_length=MAX_EVENT_TYPE)
+
+
+class SessionIn(BaseModel):
+    """An anonymous visitor's session: no user row is needed or made."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[SessionStep] = Field(
+        min_length=1, max_length=100, description="what the visitor did, oldest first"
+    )
+    session_id: ExternalId | None = Field(
+        None,
+        description="the visitor's anonymous id: the list is logged under it, so events"
+        " sent with it are credited, and POST /users/{id}/merge carries them over at login",
+    )
+    k: int = Field(DEFAULT_K, ge=1, le=MAX_K)
+    exclude: list[ExternalId] = Field(default_factory=list, max_length=MAX_K * 10)
+    category: str | None = Field(None, min_length=1, max_length=MAX_ID)
+
+
 class NextArgs(BaseModel):
     recomm_id: UUID = Field(description="the recomm_id of the page before")
     k: int | None = Field(None, ge=1, le=MAX_K, description="default: the first page's k")

@@ -30,6 +30,7 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         409: "the experiment is not running, or its arm's scenario was deleted",
     },
     ("GET", "/scenarios/<name>"): {404: "unknown scenario"},
+    ("POST", "/users/<path:user_id>/merge"): {404: "unknown anonymous user (`from`)"},
     ("PUT", "/admin/scenarios/<name>"): {400: BAD_INPUT},
     ("DELETE", "/admin/scenarios/<name>"): {404: "unknown scenario"},
     ("GET", "/recommend/next"): {

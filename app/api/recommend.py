@@ -19,6 +19,7 @@ from app.api.models import (
     RecommendArgs,
     Recommendation,
     Recommendations,
+    SessionIn,
 )
 from app.db import events as db_events
 from app.db import exposures as db_exposures
@@ -98,6 +99,22 @@ async def in_scenario(conn: Connection, args: RecommendArgs, query: Query) -> tu
     return scenarios.apply(scenario, query, given, args.case if "case" in given else None)
 
 
+@bp.post("/recommend/session")
+@validate_request(SessionIn)
+@validate_response(Recommendations)
+async def recommend_session(data: SessionIn) -> Recommendations:
+    """Recommendations for an anonymous session from its items and event types
+    (latest last): their co-occurrence neighbours, weighted by type and
+    recency as a user's latest items are; the session's items are left out and
+    popular items fill the rest. Unknown products are skipped; an unknown
+    event type is a 400."""
+    query = Query(user_id=data.session_id, k=data.k, exclude=data.exclude, category=data.category)
+    steps = [(step.product_id, step.event_type) for step in data.items]
+    async with deps.connection() as conn:
+        served = await recommenders.serve_session(conn, steps, query, deps.exposure("recommend"))
+    return answer(recommenders.SESSION, query, served)
+
+
 @bp.get("/recommend/next")
 @validate_querystring(NextArgs)
 @validate_response(Recommendations)
@@ -147,6 +164,11 @@ async def serve_page(
             await recommenders.serve_similar(conn, query, chain["method"], exposure),
             exposure,
         )
+    if case == recommenders.SESSION:
+        steps = [(product, event_type) for product, event_type in chain["request"]["steps"]]
+        return case, await recommenders.serve_session(conn, steps, query, exposure), exposure
+    if case == recommenders.BOUGHT_TOGETHER:
+        return case, await recommenders.serve_bought_together(conn, query, exposure), exposure
     if case == experiment_lists.INTERLEAVED:
         # Both arms again (the same user draws the same arms), without the chain's items.
         return await experiment_lists.serve(conn, chain["experiment"], query, exposure)

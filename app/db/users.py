@@ -36,3 +36,16 @@ async def delete_user(conn: Connection, user_id: str) -> Erased | None:
     if row is None:
         return None
     return Erased(int(row["events"]), int(row["interactions"]), int(row["pairs"]))
+
+
+async def merge(conn: Connection, target: str, anonymous: str) -> int:
+    """Folds `anonymous`'s events into `target` (recsys.merge_users); the events moved."""
+    cur = await conn.execute(queries.get("merge_users"), {"target": target, "anonymous": anonymous})
+    row = await cur.fetchone()
+    assert row is not None
+    return int(row["moved"])
+
+
+async def similar(conn: Connection, user_id: str, k: int) -> list[dict[str, Any]]:
+    cur = await conn.execute(queries.get("similar_users"), {"user_id": user_id, "k": k})
+    return await cur.fetchall()

@@ -74,6 +74,9 @@ HYBRID = "hybrid"
 BLENDED = ("collaborative", "behavior_based", "content_based", "popular")
 # The ledger's case for lists of GET /items/{id}/similar (method: cooccurrence or content).
 SIMILAR = "similar"
+# The ledger's cases of POST /recommend/session and GET /items/{id}/bought-together.
+SESSION = "session"
+BOUGHT_TOGETHER = "bought_together"
 # What every strategy falls back to (recsys.popular_top_up).
 FALLBACK = "popular"
 # The hybrid's methods; the first is its default.
@@ -138,14 +141,16 @@ async def log_exposure(
     product_ids: list[str],
     placed_by: list[str] | None = None,
     recomm_id: str | None = None,
+    request: dict[str, Any] | None = None,
 ) -> str:
     """One ledger row for a list assembled in Python (an interleaving); its
-    recomm_id (`recomm_id`, or a new one)."""
+    recomm_id (`recomm_id`, or a new one). `request`: what a next page needs
+    beyond the query (a session's steps)."""
     recomm_id = recomm_id or str(uuid.uuid4())
     if exposure.log:
         params = {
             **recommend_params(case, query),
-            **ledger_params(recomm_id, case, query, exposure),
+            **ledger_params(recomm_id, case, query, exposure, request),
         }
         await conn.execute(
             queries.get("log_exposure"),
@@ -154,10 +159,16 @@ async def log_exposure(
     return recomm_id
 
 
-def ledger_params(recomm_id: str, case: str, query: Query, exposure: Exposure) -> dict[str, Any]:
+def ledger_params(
+    recomm_id: str,
+    case: str,
+    query: Query,
+    exposure: Exposure,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """What recsys.exposures records besides the items: the request a next page
-    repeats, and where the list went."""
-    request = {**asdict(query), "case": case}
+    repeats (with `extra`), and where the list went."""
+    request = {**asdict(query), **(extra or {}), "case": case}
     return {
         "recomm_id": recomm_id,
         "surface": exposure.surface,
@@ -203,6 +214,31 @@ async def serve_similar(conn: Connection, query: Query, by: str, exposure: Expos
     recs = await similar_items(conn, query, by)
     ids = [r.product_id for r in recs]
     recomm_id = await log_exposure(conn, SIMILAR, replace(query, method=by), exposure, ids)
+    return Served(recomm_id, recs)
+
+
+async def serve_session(
+    conn: Connection, steps: list[tuple[str, str]], query: Query, exposure: Exposure
+) -> Served:
+    """An anonymous session's list from its (product, event type) steps, oldest
+    first (recsys.session_recommend), in the ledger as case `session` under
+    query.user_id (the session's id, if the client gave one)."""
+    products = [p for p, _ in steps]
+    params = {**_params(query), "products": products, "event_types": [t for _, t in steps]}
+    recs = await _run(conn, "session_recommend", params)
+    recomm_id = await log_exposure(
+        conn, SESSION, query, exposure, [r.product_id for r in recs], request={"steps": steps}
+    )
+    return Served(recomm_id, recs)
+
+
+async def serve_bought_together(conn: Connection, query: Query, exposure: Exposure) -> Served:
+    """Items bought in one basket with query.product_id (recsys.bought_together),
+    in the ledger as case `bought_together`."""
+    recs = await _run(conn, "bought_together", _params(query))
+    recomm_id = await log_exposure(
+        conn, BOUGHT_TOGETHER, query, exposure, [r.product_id for r in recs]
+    )
     return Served(recomm_id, recs)
 
 

@@ -88,7 +88,7 @@ async def test_behavior_based_needs_user_id(client, params):
 
 
 async def test_unknown_case_is_400(client):
-    for case in ("trending", "POPULAR", ""):
+    for case in ("viral", "POPULAR", ""):
         response = await client.get("/recommend", query_string={"case": case, "user_id": "u1"})
         error = await error_of(response, 400)
         assert "case" in fields_of(error), (case, error)
