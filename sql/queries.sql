@@ -569,3 +569,27 @@ select p.created, p.rebuilt_users
 select (select count(*) from recsys.item_pairs),
        (select coalesce(sum(users), 0) from recsys.item_pairs),
        (select count(*) from recsys.rejections);
+
+-- ---------------------------------------------------------------- operations
+
+-- name: metrics_neighbor_lists
+-- How far the neighbour lists lag: seconds since the last refresh (null: never)
+-- and events stored since (max(id) is one index probe).
+select extract(epoch from now() - s.refreshed_at)::double precision as lag_seconds,
+       coalesce((select max(id) from recsys.events), 0) - s.through_event as events_behind
+  from recsys.neighbor_lists_state s;
+
+-- name: metrics_active_runs
+-- The active model of each role and how long ago it was trained.
+select id, kind, role,
+       extract(epoch from now() - coalesce(trained_at, started_at))::double precision
+           as age_seconds
+  from recsys.model_runs
+ where active
+ order by role;
+
+-- name: metrics_loop_by_case
+-- Impressions, clicks and CTR of every case and hybrid method (recsys.loop_by_case).
+select case_name, coalesce(method, '') as method, impressions, clicks, ctr
+  from recsys.loop_by_case
+ order by case_name, method;

@@ -13,15 +13,20 @@ from app.api import (
     experiments,
     health,
     items,
+    metrics,
     predict,
     recommend,
+    telemetry,
     tokens,
     users,
     ws,
 )
+from app.metrics.instruments import Metrics
 
 
-def register(app: Quart) -> None:
+def register(app: Quart, instruments: Metrics | None = None) -> None:
+    # First: the request id and the clock start before auth may refuse the request.
+    telemetry.register(app, instruments)
     modules = (
         recommend,
         predict,
@@ -34,6 +39,7 @@ def register(app: Quart) -> None:
         ws,
         demo,
         experiments,
+        metrics,
     )
     for module in modules:
         app.register_blueprint(module.bp)

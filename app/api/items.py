@@ -116,6 +116,7 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
         served = await recommenders.serve_similar(
             conn, query, query_args.by, deps.exposure("similar")
         )
+    deps.count_list(recommenders.SIMILAR, "similar")
     return Recommendations(
         product_id=product_id,
         case=recommenders.SIMILAR,

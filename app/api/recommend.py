@@ -55,6 +55,7 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
             case, served, exposure = await experiment_lists.serve(
                 conn, query_args.experiment, query, deps.exposure("recommend")
             )
+        deps.count_list(case, "recommend")
         return answer(case, query, served, exposure)
     missing = recommenders.BY_NAME[query_args.case].missing(query)
     if missing:
@@ -62,6 +63,7 @@ async def recommend(query_args: RecommendArgs) -> Recommendations:
         raise APIError(400, "invalid_request", message, {missing: "required"})
     async with deps.connection() as conn:
         served = await recommenders.serve(conn, query_args.case, query, deps.exposure("recommend"))
+    deps.count_list(query_args.case, "recommend")
     return answer(query_args.case, query, served)
 
 
@@ -85,6 +87,7 @@ async def recommend_next(query_args: NextArgs) -> Recommendations:
             page=chain["next_page"],
         )
         case, served, exposure = await serve_page(conn, case, query, exposure, chain)
+    deps.count_list(case, "next")
     return answer(case, query, served, exposure)
 
 
@@ -150,10 +153,12 @@ async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
     )
     async with deps.connection() as conn:
         if query_args.product_id is not None:
-            await db_events.insert_events(conn, [to_new_event(event)])
+            result = await db_events.insert_events(conn, [to_new_event(event)])
             await conn.commit()
+            deps.count_events([event.event_type], result.duplicates)
         query = Query(user_id=query_args.user_id, k=query_args.k)
         served = await recommenders.serve(
             conn, recommenders.DEFAULT, query, deps.exposure("realtime")
         )
+    deps.count_list(recommenders.DEFAULT, "realtime")
     return answer(recommenders.DEFAULT, query, served)

@@ -28,6 +28,7 @@ class Realtime:
         self._exposure = Exposure(surface="push", log=log_exposures)
         self.broker = Broker(self.recommendations)
         self.listener = Listener(url, self._on_notify, self.broker.notify_all, probe_every)
+        self.lists_served = 0  # pushed lists (app/metrics/sampler.py counts them by case)
 
     async def start(self) -> None:
         self.listener.start()
@@ -41,6 +42,7 @@ class Realtime:
         async with self._pool.connection() as conn:
             query = Query(user_id=user_id, k=PUSH_K)
             served = await recommenders.serve(conn, recommenders.DEFAULT, query, self._exposure)
+        self.lists_served += 1
         return {
             "user_id": user_id,
             "recomm_id": served.recomm_id,

@@ -48,6 +48,7 @@ EXPECTED: dict[tuple[str, str], Scope] = {
     ("POST", "/admin/experiments/<name>/start"): ADMIN,
     ("POST", "/admin/experiments/<name>/stop"): ADMIN,
     ("GET", "/admin/experiments/<name>/report"): ADMIN,
+    ("GET", "/metrics"): ADMIN,
 }
 GRANTS = {"none": None, "read": READ, "write": WRITE, "admin": ADMIN}
 
