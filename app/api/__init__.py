@@ -5,6 +5,8 @@ from __future__ import annotations
 from quart import Quart
 
 from app.api import (
+    admin,
+    admin_stream,
     auth,
     demo,
     errors,
@@ -16,6 +18,7 @@ from app.api import (
     metrics,
     predict,
     recommend,
+    strategies,
     telemetry,
     tokens,
     users,
@@ -40,6 +43,9 @@ def register(app: Quart, instruments: Metrics | None = None) -> None:
         demo,
         experiments,
         metrics,
+        admin,
+        admin_stream,
+        strategies,
     )
     for module in modules:
         app.register_blueprint(module.bp)

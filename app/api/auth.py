@@ -57,6 +57,16 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("GET", "/admin/experiments/<name>/report"): ADMIN,
     # Operations (docs/operations.md): an admin key, or a metrics key for Prometheus.
     ("GET", "/metrics"): ADMIN,
+    # The dashboard page is static, like the demo page; its data needs admin.
+    ("GET", "/admin"): OPEN,
+    ("GET", "/admin/overview"): ADMIN,
+    ("GET", "/admin/events-per-minute"): ADMIN,
+    ("GET", "/admin/loop"): ADMIN,
+    ("GET", "/admin/models"): ADMIN,
+    ("POST", "/admin/models/<int:run_id>/activate"): ADMIN,
+    ("GET", "/admin/settings"): ADMIN,
+    ("GET", "/admin/stream"): ADMIN,
+    ("GET", "/strategies"): READ,
 }
 
 

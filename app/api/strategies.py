@@ -1,0 +1,35 @@
+"""GET /strategies: what a client may ask GET /recommend for (the demo page's picker)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from quart import Blueprint
+
+from app import recommenders
+
+bp = Blueprint("strategies", __name__)
+
+
+@bp.get("/strategies")
+async def list_strategies() -> dict[str, Any]:
+    """Every list GET /recommend serves: each case, and the hybrid once per
+    method (`name` as app.recommenders.VARIANTS spells it), with the ids it
+    needs (one of `needs`) and what it does."""
+    return {"strategies": every()}
+
+
+def every() -> list[dict[str, Any]]:
+    out = []
+    for name, (case, method) in recommenders.VARIANTS.items():
+        strategy = recommenders.BY_NAME[case]
+        out.append(
+            {
+                "name": name,
+                "case": case,
+                "method": method,
+                "needs": list(strategy.needs),
+                "summary": strategy.summary,
+            }
+        )
+    return out
