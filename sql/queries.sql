@@ -589,9 +589,16 @@ select id, kind, role,
  order by role;
 
 -- name: metrics_loop_by_case
--- Impressions, clicks and CTR of every case and hybrid method (recsys.loop_by_case).
-select case_name, coalesce(method, '') as method, impressions, clicks, ctr
-  from recsys.loop_by_case
+-- recsys.loop_by_case's impressions, clicks and CTR over the lists served in the
+-- last hour: the ledger's BRIN index on served_at keeps a scrape's cost to an
+-- hour of lists, however long the ledger grows (all time: the view itself).
+select case_name, coalesce(method, '') as method,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr
+  from recsys.impressions
+ where served_at > now() - interval '1 hour'
+ group by case_name, method
  order by case_name, method;
 
 -- ------------------------------------------------------- the admin dashboard
@@ -680,3 +687,18 @@ select t.name as event_type, count(*) as events, max(e.id) as last_id
   join recsys.event_types t on t.id = e.type_id
  where e.id > %(after)s
  group by t.name;
+
+-- ------------------------------------------------------------------ the demo
+
+-- name: demo_item_categories
+-- Each item's first category: what a simulated visitor's taste is matched on.
+select external_id as product_id, categories[1] as category from recsys.items;
+
+-- name: demo_user_categories
+-- Each user's events per category, most first: their two favourite categories.
+select u.external_id as user_id, i.categories[1] as category, count(*) as events
+  from recsys.events e
+  join recsys.users u on u.id = e.user_id
+  join recsys.items i on i.id = e.item_id
+ group by 1, 2
+ order by 1, 3 desc, 2;

@@ -1,7 +1,7 @@
 """Gauges a scrape reads from the database: the neighbour-list refresh lag, the
-age of each active model run, and impressions and CTR by case
-(recsys.loop_by_case). Cached for CACHE_SECONDS, so scrapes from several
-Prometheus servers, or a dashboard polling, cost one round of queries.
+age of each active model run, and impressions and CTR by case of the last
+hour's lists (as recsys.loop_by_case counts them). Cached for CACHE_SECONDS,
+so scrapes from several Prometheus servers cost one round of queries.
 """
 
 from __future__ import annotations
@@ -99,14 +99,18 @@ def run_gauge(runs: list[dict[str, Any]]) -> GaugeMetricFamily:
 def case_gauges(cases: list[dict[str, Any]]) -> Iterator[GaugeMetricFamily]:
     labels = ["case", "method"]
     impressions = GaugeMetricFamily(
-        "recsys_impressions",
-        "Items shown in logged lists, by case (recsys.loop_by_case)",
+        "recsys_impressions_last_hour",
+        "Items shown in the lists logged in the last hour, by case (as recsys.loop_by_case)",
         labels=labels,
     )
     clicks = GaugeMetricFamily(
-        "recsys_clicks", "Shown items that earned a positive event, by case", labels=labels
+        "recsys_clicks_last_hour",
+        "Items of the last hour's lists that earned a positive event, by case",
+        labels=labels,
     )
-    ctr = GaugeMetricFamily("recsys_ctr", "clicks / impressions, by case", labels=labels)
+    ctr = GaugeMetricFamily(
+        "recsys_ctr_last_hour", "clicks / impressions of the last hour's lists", labels=labels
+    )
     for row in cases:
         key = [row["case_name"], row["method"]]
         impressions.add_metric(key, row["impressions"])

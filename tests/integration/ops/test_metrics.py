@@ -86,9 +86,9 @@ async def test_database_gauges_read_runs_lists_and_the_loop(app, client, db_url)
     assert value(text, "recsys_neighbor_lists_events_behind") == 0
     assert value(text, "recsys_neighbor_lists_refresh_age_seconds") < 60
     popular = {"case": "popular", "method": ""}
-    assert value(text, "recsys_impressions", **popular) == 4
-    assert value(text, "recsys_clicks", **popular) == 1
-    assert value(text, "recsys_ctr", **popular) == 0.25
+    assert value(text, "recsys_impressions_last_hour", **popular) == 4
+    assert value(text, "recsys_clicks_last_hour", **popular) == 1
+    assert value(text, "recsys_ctr_last_hour", **popular) == 0.25
     # Cached: new events do not show until the cache expires.
     await record(client, views("u4", "E"))
     assert value(await scrape(client), "recsys_neighbor_lists_events_behind") == 0
