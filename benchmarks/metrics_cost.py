@@ -8,7 +8,11 @@ modes in order, the next round in reverse (on, off, quiet, quiet, off, on, ...),
 so linear drift in the neighbours' load falls on all alike. Requests/s on over
 off is the cost of metrics (goal >= 0.95); off over quiet the cost of the log
 line. Afterwards the `on` server is scraped (time and size of a scrape, the
-database gauges' read) and the scrape is kept (--scrape PATH).
+database gauges' read) and the scrape is kept (--scrape PATH). First, without
+a server, what the per-request work costs in µs, loop-timed (robust to a busy
+machine, unlike requests/s): the instruments a request touches, in one process
+and in multiprocess mode (in a child process with PROMETHEUS_MULTIPROC_DIR),
+and one access-log line as text and as JSON, written to /dev/null.
 
     python -m benchmarks.metrics_cost [--rounds 4] [--seconds 6] [--warmup 1]
         [--concurrency 16] [--cases popular,behavior_based] [--workers 1]
@@ -19,8 +23,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import logging
+import os
 import random
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -41,6 +51,73 @@ MODES = {
 }
 # The pairs reported: (numerator, denominator, what their ratio measures).
 RATIOS = (("on", "off", "metrics"), ("off", "quiet", "request log"))
+
+
+LOOPS = 50_000
+
+
+def instrument_loop(loops: int = LOOPS) -> float:
+    """µs for what one GET /recommend records: a request counted, its latency
+    observed, its list counted (app/api/telemetry.py, app/api/deps.py)."""
+    from app.metrics.instruments import Metrics
+
+    m = Metrics()
+    started = time.perf_counter()
+    for _ in range(loops):
+        m.request_done("/recommend", "GET", 200, 0.004)
+        m.lists.labels("popular", "recommend").inc()
+    return (time.perf_counter() - started) / loops * 1e6
+
+
+def multiprocess_loop() -> float:
+    """instrument_loop in a child process in multiprocess mode (the mode is
+    chosen when prometheus_client is imported)."""
+    with tempfile.TemporaryDirectory(prefix="recsys-prom-") as folder:
+        code = "from benchmarks.metrics_cost import instrument_loop; print(instrument_loop())"
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": folder},
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def log_line_us(log_format: str, loops: int = LOOPS // 5) -> float:
+    """µs for one access-log line, formatted and written to /dev/null."""
+    from app import logs
+
+    logs.configure(log_format)
+    access = logging.getLogger(logs.ACCESS)
+    with open(os.devnull, "w") as sink:
+        for handler in access.handlers:
+            handler.setStream(sink)  # type: ignore[attr-defined]
+        extra = {
+            "request_id": "0" * 32,
+            "method": "GET",
+            "path": "/recommend",
+            "route": "/recommend",
+            "status": 200,
+            "duration_ms": 4.2,
+            "remote": "127.0.0.1",
+        }
+        started = time.perf_counter()
+        for _ in range(loops):
+            access.info("%s %s %d %.2fms request_id=%s", "GET", "/recommend?user_id=1",
+                        200, 4.2, extra["request_id"], extra=extra)  # fmt: skip
+        took = (time.perf_counter() - started) / loops * 1e6
+    logs.configure("off")
+    return took
+
+
+def per_request_costs() -> dict[str, float]:
+    return {
+        "instruments_us": statistics.median(instrument_loop() for _ in range(3)),
+        "instruments_multiprocess_us": statistics.median(multiprocess_loop() for _ in range(3)),
+        "log_text_us": log_line_us("text"),
+        "log_json_us": log_line_us("json"),
+    }
 
 
 def order(rounds: int) -> list[str]:
@@ -106,7 +183,8 @@ def scrape(base: str) -> dict[str, Any]:
 
 
 def measure(url: str, args: argparse.Namespace, users: list[str]) -> dict[str, Any]:
-    results: dict[str, Any] = {"http": {}}
+    results: dict[str, Any] = {"http": {}, "per_request": per_request_costs()}
+    print(f"  per request: {json.dumps(results['per_request'])}", flush=True)
     with (
         harness.served_app(url, args.workers, env=MODES["on"]) as on,
         harness.served_app(url, args.workers, env=MODES["off"]) as off,
@@ -142,6 +220,19 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
         f" of the per-round ratios (goal on/off >= {GOAL})",
         ["case", "mode", "requests/s | ratio", "p50 ms | min", "p99 ms | max"],
         rows,
+    )
+    c = results["per_request"]
+    harness.print_table(
+        "per-request work in µs (loop-timed, no server)",
+        ["instruments", "instruments, multiprocess", "log line, text", "log line, json"],
+        [
+            [
+                c["instruments_us"],
+                c["instruments_multiprocess_us"],
+                c["log_text_us"],
+                c["log_json_us"],
+            ]
+        ],
     )
     s = results["scrape"]
     harness.print_table(

@@ -43,8 +43,7 @@ def register(app: Quart, metrics: Metrics | None) -> None:
         response.headers[HEADER] = rid
         route = request.url_rule.rule if request.url_rule else UNMATCHED
         if metrics is not None:
-            metrics.requests.labels(route, request.method, str(response.status_code)).inc()
-            metrics.latency.labels(route, request.method).observe(seconds)
+            metrics.request_done(route, request.method, response.status_code, seconds)
         if log.isEnabledFor(logging.INFO):
             access_line(response.status_code, route, seconds, rid)
         return response

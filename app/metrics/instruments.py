@@ -10,6 +10,7 @@ adds them up (app/metrics/exposition.py).
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -92,6 +93,23 @@ class Metrics:
         self.pool_waiting = self._gauge(
             "recsys_pool_requests_waiting", "Requests waiting for a pooled connection"
         )
+
+        # labels() validates and locks on every call; the children, once made,
+        # are reused (routes x methods x statuses: a few dozen).
+        self._request_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def request_done(self, route: str, method: str, status: int, seconds: float) -> None:
+        key = (route, method, status)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (
+                self.requests.labels(route, method, str(status)),
+                self.latency.labels(route, method),
+            )
+            self._request_children[key] = children
+        counter, histogram = children
+        counter.inc()
+        histogram.observe(seconds)
 
     def _gauge(self, name: str, documentation: str) -> Gauge:
         # livesum: the sum over the processes alive now (a dead worker's share goes).
