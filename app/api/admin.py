@@ -8,14 +8,22 @@ admin key when authentication is on (app/api/auth.py).
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from quart import Blueprint, Response, send_from_directory
-from quart_schema import validate_querystring
+from quart_schema import hide, validate_querystring, validate_response
 
 from app import resources
 from app.api import deps, strategies
+from app.api.admin_models import (
+    ActivatedRun,
+    EventsPerMinute,
+    LoopRows,
+    Overview,
+    Runs,
+    Settings,
+)
 from app.db import dashboard
 
 STATIC = resources.directory(resources.STATIC)
@@ -43,6 +51,7 @@ class RunsArgs(BaseModel):
 
 
 @bp.get("/admin")
+@hide  # a page, documented in docs/operations.md
 async def dashboard_page() -> Response:
     """The admin dashboard: overview, models, experiments, settings."""
     return await send_from_directory(STATIC, "admin.html")
@@ -50,59 +59,65 @@ async def dashboard_page() -> Response:
 
 @bp.get("/admin/overview")
 @validate_querystring(OverviewArgs)
-async def overview(query_args: OverviewArgs) -> dict[str, Any]:
+@validate_response(Overview)
+async def overview(query_args: OverviewArgs) -> Overview:
     """What the database holds, active users (5 minutes, hour, day), the view ->
     cart -> purchase funnel and daily activity over `days` (recsys.daily_activity),
     and the `top` items by users (recsys.item_funnel)."""
     async with deps.connection() as conn:
-        return await dashboard.overview(conn, query_args.days, query_args.top)
+        return Overview(**await dashboard.overview(conn, query_args.days, query_args.top))
 
 
 @bp.get("/admin/events-per-minute")
 @validate_querystring(MinutesArgs)
-async def events_per_minute(query_args: MinutesArgs) -> dict[str, Any]:
+@validate_response(EventsPerMinute)
+async def events_per_minute(query_args: MinutesArgs) -> EventsPerMinute:
     """Events per minute and type over the last `minutes` (the live chart's start;
     /admin/stream adds to it)."""
     async with deps.connection() as conn:
-        return {"minutes": await dashboard.events_per_minute(conn, query_args.minutes)}
+        return EventsPerMinute(minutes=await dashboard.events_per_minute(conn, query_args.minutes))
 
 
 @bp.get("/admin/loop")
 @validate_querystring(LoopArgs)
-async def loop(query_args: LoopArgs) -> dict[str, Any]:
+@validate_response(LoopRows)
+async def loop(query_args: LoopArgs) -> LoopRows:
     """Lists, impressions, clicks, carts, purchases, CTR and conversion by one
     dimension: the rows of recsys.loop_by_<by>."""
     async with deps.connection() as conn:
-        return {"by": query_args.by, "rows": await dashboard.loop(conn, query_args.by)}
+        return LoopRows(by=query_args.by, rows=await dashboard.loop(conn, query_args.by))
 
 
 @bp.get("/admin/models")
 @validate_querystring(RunsArgs)
-async def models(query_args: RunsArgs) -> dict[str, Any]:
+@validate_response(Runs)
+async def models(query_args: RunsArgs) -> Runs:
     """Training runs, newest first: kind, role, status, whether active, params,
     validation metrics and training data (recsys.model_runs)."""
     async with deps.connection() as conn:
-        return {"runs": await dashboard.runs(conn, query_args.limit)}
+        return Runs(runs=await dashboard.runs(conn, query_args.limit))
 
 
 @bp.post("/admin/models/<int:run_id>/activate")
-async def activate(run_id: int) -> dict[str, Any]:
+@validate_response(ActivatedRun)
+async def activate(run_id: int) -> ActivatedRun:
     """Make a ready run the active model of its role (roll back or forward);
     404 for an unknown run, 409 for one not ready."""
     async with deps.connection() as conn:
-        return await dashboard.activate(conn, run_id)
+        return ActivatedRun(**await dashboard.activate(conn, run_id))
 
 
 @bp.get("/admin/settings")
-async def settings() -> dict[str, Any]:
+@validate_response(Settings)
+async def settings() -> Settings:
     """The tunables the SQL reads (recsys.settings), what this service was started
     with (no secrets), and the strategies it serves."""
     s = deps.settings()
     async with deps.connection() as conn:
         tunables = await dashboard.tunables(conn)
-    return {
-        "tunables": tunables,
-        "service": {
+    return Settings(
+        tunables=tunables,
+        service={
             "auth": s.auth_enabled,
             "exposures": s.exposures,
             "metrics": s.metrics,
@@ -114,5 +129,5 @@ async def settings() -> dict[str, Any]:
             "retention_days": s.retention_days,
             "max_batch": s.max_batch,
         },
-        "strategies": strategies.every(),
-    }
+        strategies=strategies.every(),
+    )

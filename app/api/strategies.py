@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from quart import Blueprint
+from quart_schema import validate_response
 
 from app import recommenders
+from app.api.admin_models import Strategies
 
 bp = Blueprint("strategies", __name__)
 
 
 @bp.get("/strategies")
-async def list_strategies() -> dict[str, Any]:
+@validate_response(Strategies)
+async def list_strategies() -> Strategies:
     """Every list GET /recommend serves: each case, and the hybrid once per
     method (`name` as app.recommenders.VARIANTS spells it), with the ids it
     needs (one of `needs`) and what it does."""
-    return {"strategies": every()}
+    return Strategies(strategies=every())
 
 
 def every() -> list[dict[str, Any]]:
