@@ -667,12 +667,13 @@ select pair_window, popularity_half_life::text, similarity, recent_items,
 
 -- name: admin_counts
 -- What the database holds.
--- The ledger grows without bound: its size is the planner's estimate.
+-- The ledger grows without bound: its size is the statistics' live-row count
+-- (kept at every commit, no ANALYZE needed), not a count(*) of every list.
 select (select count(*) from recsys.items) as items,
        (select count(*) from recsys.users) as users,
        (select coalesce(max(id), 0) from recsys.events) as last_event_id,
-       (select greatest(reltuples, 0)::bigint from pg_class
-         where oid = 'recsys.exposures'::regclass) as lists_estimate;
+       (select coalesce(n_live_tup, 0) from pg_stat_user_tables
+         where relid = 'recsys.exposures'::regclass) as lists_estimate;
 
 -- name: activity_last_id
 -- Where a live activity stream starts: the newest event now.

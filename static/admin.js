@@ -225,7 +225,11 @@ async function loadExperiments() {
   const labels = cases.rows.map((r) => r.case_name + (r.method ? ":" + r.method : ""));
   chart("chart-cases", [{ label: "CTR %", stroke: "#2f6fde", paths: uPlot.paths.bars({ size: [0.6] }), fill: "rgba(47,111,222,.4)", points: { show: false } }],
     [labels.map((_, i) => i), cases.rows.map((r) => 100 * (r.ctr || 0))],
-    { scales: { x: { time: false } }, axes: [{ values: (u, ticks) => ticks.map((t) => labels[t] || "") }, {}] });
+    {
+      // Half a bar of room either side, one tick per case.
+      scales: { x: { time: false, range: () => [-0.5, labels.length - 0.5] } },
+      axes: [{ splits: () => labels.map((_, i) => i), values: (u, ticks) => ticks.map((t) => labels[t] || "") }, {}],
+    });
   const rows = positions.rows.filter((r) => r.position !== null);
   chart("chart-positions", [{ label: "CTR %", stroke: "#1f9d55" }],
     [rows.map((r) => r.position), rows.map((r) => 100 * (r.ctr || 0))],
