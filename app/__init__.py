@@ -10,13 +10,16 @@ from typing import Any
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
-from app import api, jobs
+from app import api, jobs, logs
 from app.api import jsonio
 from app.api.openapi import Provider
 from app.config import Settings
 from app.db import pool as db_pool
 from app.db import tunables
 from app.db import url as db_url
+from app.metrics.gauges import DatabaseGauges
+from app.metrics.instruments import Metrics
+from app.metrics.sampler import Sampler
 from app.realtime.guard import Guard
 from app.realtime.service import Realtime
 from app.realtime.socketio_bridge import Bridge
@@ -57,7 +60,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         security_schemes=Provider.SECURITY_SCHEMES,
         openapi_provider_class=Provider,
     )
-    api.register(app)
+    logs.configure(settings.log_format)
+    instruments = Metrics() if settings.metrics else None
+    if instruments is not None:
+        app.extensions["recsys.metrics"] = instruments
+    api.register(app, instruments)
     bridge = Bridge(lambda: app.extensions["recsys.realtime"], settings, secret)
     guard = Guard(
         bridge.wrap(app.asgi_app), settings.ws_max_message, settings.ws_rate, settings.ws_burst
@@ -77,6 +84,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
         app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)
+        if instruments is not None:
+            sampler = Sampler(instruments, pool, realtime, guard)
+            sampler.start()
+            app.extensions["recsys.sampler"] = sampler
+            app.extensions["recsys.database_gauges"] = DatabaseGauges(pool)
 
     @app.after_serving
     async def stop() -> None:
@@ -84,6 +96,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         # servers that only run the ASGI lifespan.
         guard.close_all()
         await app.extensions.pop("recsys.jobs").stop()
+        if "recsys.sampler" in app.extensions:
+            await app.extensions.pop("recsys.sampler").stop()
         await app.extensions["recsys.realtime"].stop()
         await app.extensions["recsys.pool"].close()
 

@@ -101,6 +101,16 @@ def _rate(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+LOG_FORMATS = ("text", "json", "off")
+
+
+def _log_format(env: Mapping[str, str]) -> str:
+    raw = env.get("REC_LOG_FORMAT", "").strip().lower() or LOG_FORMATS[0]
+    if raw not in LOG_FORMATS:
+        raise ValueError(f"REC_LOG_FORMAT must be text, json or off, got {raw!r}")
+    return raw
+
+
 def _api_keys(env: Mapping[str, str]) -> tuple[keys.ApiKey, ...]:
     found = keys.parse(env.get("REC_API_KEYS", ""))
     path = env.get("REC_API_KEYS_FILE", "").strip()
@@ -154,6 +164,11 @@ class Settings:
     ws_burst: int = 20
     # Seconds in-flight requests get to finish on SIGTERM/SIGINT.
     graceful_timeout: float = 10.0
+    # GET /metrics and the per-request counters behind it (off: neither; for
+    # measuring their cost, docs/operations.md).
+    metrics: bool = True
+    # One line per request: "text" (readable) or "json" (one object, for log shippers).
+    log_format: str = "text"
 
     @property
     def auth_enabled(self) -> bool:
@@ -206,6 +221,8 @@ class Settings:
             ws_rate=_rate(env, "REC_WS_RATE", cls.ws_rate),
             ws_burst=_positive(env, "REC_WS_BURST", cls.ws_burst),
             graceful_timeout=_seconds(env, "REC_GRACEFUL_TIMEOUT") or cls.graceful_timeout,
+            metrics=_bool(env, "REC_METRICS", cls.metrics),
+            log_format=_log_format(env),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

@@ -9,12 +9,16 @@ seconds, and only then closes its database pool (after_serving).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import multiprocessing
 import os
+import shutil
 import signal
-from collections.abc import Awaitable, Callable
+import tempfile
+from collections.abc import Awaitable, Callable, Iterator
 from multiprocessing.synchronize import Event
+from pathlib import Path
 from typing import Any
 
 import click
@@ -24,6 +28,7 @@ from hypercorn.utils import wrap_app
 from quart import Quart
 
 from app.config import Settings
+from app.metrics.instruments import MULTIPROC_ENV
 
 Trigger = Callable[[], Awaitable[None]]
 
@@ -97,6 +102,34 @@ async def _serve_from_env(config: Config, sockets: Sockets | None = None) -> Non
 
 def supervise(config: Config, workers: int) -> None:
     """n worker processes on one listening socket; SIGTERM/SIGINT here drains them all."""
+    with metrics_folder():
+        _supervise(config, workers)
+
+
+@contextlib.contextmanager
+def metrics_folder() -> Iterator[None]:
+    """PROMETHEUS_MULTIPROC_DIR for the workers: each writes its metrics there and
+    a scrape in any of them adds every worker's up (app/metrics). A folder given
+    in the environment is emptied first (old files would count twice); one made
+    here is removed afterwards."""
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for old in folder.glob("*.db"):
+            old.unlink()
+        yield
+        return
+    folder = Path(tempfile.mkdtemp(prefix="recsys-metrics-"))
+    os.environ[MULTIPROC_ENV] = str(folder)
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _supervise(config: Config, workers: int) -> None:
     sockets = config.create_sockets()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
@@ -131,4 +164,11 @@ def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
 
     from app import create_app
 
-    asyncio.run(serve(create_app(), config, stop=stopped, sockets=sockets))
+    try:
+        asyncio.run(serve(create_app(), config, stop=stopped, sockets=sockets))
+    finally:
+        if os.environ.get(MULTIPROC_ENV):
+            # Its live gauges leave the sums; its counters stay in the totals.
+            from prometheus_client import multiprocess
+
+            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

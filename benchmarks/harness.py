@@ -242,6 +242,15 @@ def _healthy(base: str) -> bool:
         return False
 
 
+def scrape_metrics(base: str) -> str | None:
+    """GET /metrics' text, or None when it answers anything but 200."""
+    try:
+        with urllib.request.urlopen(f"{base}/metrics", timeout=30) as response:
+            return str(response.read().decode())
+    except (OSError, urllib.error.URLError):
+        return None
+
+
 def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()

@@ -73,7 +73,9 @@ def local(
             push.raise_fd_limit()  # before the server starts: it inherits the limit
             with harness.served_process(url, options.workers) as (base, pid):
                 say(f"serving {base} with {options.workers} worker(s)")
-                return measure(base, pid, workload, options, say)
+                results = measure(base, pid, workload, options, say)
+                context["metrics"] = scrape(base, say)
+                return results
         finally:
             if options.keep:
                 say(f"kept the loaded database: {url}")
@@ -91,7 +93,10 @@ def remote(
             raise ValueError("--load needs --database-url (the served database)")
         context["load"] = prepare(options.database_url, workload, options, say)
     push.raise_fd_limit()
-    return measure(options.url.rstrip("/"), options.pid, workload, options, say)
+    base = options.url.rstrip("/")
+    results = measure(base, options.pid, workload, options, say)
+    context["metrics"] = scrape(base, say)
+    return results
 
 
 def prepare(url: str, workload: Workload, options: Options, say: Say) -> dict[str, Any]:
@@ -110,6 +115,16 @@ def measure(
     base: str, pid: int | None, workload: Workload, options: Options, say: Say
 ) -> list[phases.Result]:
     return asyncio.run(phases.run_all(base, workload, options.settings, pid, say))
+
+
+def scrape(base: str, say: Say) -> str | None:
+    """What GET /metrics answers after the load (the JSON's `metrics`); None when
+    the server has them off, or wants a key."""
+    text = harness.scrape_metrics(base)
+    if text is not None:
+        series = sum(1 for line in text.splitlines() if line and not line.startswith("#"))
+        say(f"scraped /metrics after the load: {series} series (--json: metrics)")
+    return text
 
 
 def database_size(url: str) -> dict[str, Any]:

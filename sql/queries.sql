@@ -612,3 +612,137 @@ select recsys.merge_users(%(target)s, %(anonymous)s) as moved;
 
 -- name: similar_users
 select user_id, score, shared from recsys.similar_users(%(user_id)s, %(k)s);
+
+-- ---------------------------------------------------------------- operations
+
+-- name: metrics_neighbor_lists
+-- How far the neighbour lists lag: seconds since the last refresh (null: never)
+-- and events stored since (max(id) is one index probe).
+select extract(epoch from now() - s.refreshed_at)::double precision as lag_seconds,
+       coalesce((select max(id) from recsys.events), 0) - s.through_event as events_behind
+  from recsys.neighbor_lists_state s;
+
+-- name: metrics_active_runs
+-- The active model of each role and how long ago it was trained.
+select id, kind, role,
+       extract(epoch from now() - coalesce(trained_at, started_at))::double precision
+           as age_seconds
+  from recsys.model_runs
+ where active
+ order by role;
+
+-- name: metrics_loop_by_case
+-- recsys.loop_by_case's impressions, clicks and CTR over the lists served in the
+-- last hour: the ledger's BRIN index on served_at keeps a scrape's cost to an
+-- hour of lists, however long the ledger grows (all time: the view itself).
+select case_name, coalesce(method, '') as method,
+       count(*) as impressions,
+       count(*) filter (where clicked) as clicks,
+       round(count(*) filter (where clicked) / nullif(count(*), 0)::numeric, 4) as ctr
+  from recsys.impressions
+ where served_at > now() - interval '1 hour'
+ group by case_name, method
+ order by case_name, method;
+
+-- ------------------------------------------------------- the admin dashboard
+-- Each panel of /admin reads one of these; they read the views analysts use.
+
+-- name: admin_events_per_minute
+-- Events per minute and type over the last %(minutes)s minutes (events_ts_idx, BRIN).
+select date_trunc('minute', e.ts) as minute, t.name as event_type, count(*) as events
+  from recsys.events e
+  join recsys.event_types t on t.id = e.type_id
+ where e.ts > now() - make_interval(mins => %(minutes)s)
+ group by 1, 2
+ order by 1, 2;
+
+-- name: admin_active_users
+-- Distinct users with an event in the last 5 minutes, hour and day.
+select count(distinct user_id) filter (where ts > now() - interval '5 minutes') as last_5_minutes,
+       count(distinct user_id) filter (where ts > now() - interval '1 hour') as last_hour,
+       count(distinct user_id) as last_day
+  from recsys.events
+ where ts > now() - interval '1 day';
+
+-- name: admin_daily_activity
+-- The latest %(days)s days of recsys.daily_activity, oldest first.
+select * from (select * from recsys.daily_activity order by day desc limit %(days)s) d
+ order by day;
+
+-- name: admin_funnel
+-- view -> cart -> purchase over the latest %(days)s days (recsys.daily_activity).
+select coalesce(sum(views), 0)::bigint as views,
+       coalesce(sum(add_to_carts), 0)::bigint as add_to_carts,
+       coalesce(sum(purchases), 0)::bigint as purchases,
+       round(sum(add_to_carts)::numeric / nullif(sum(views), 0), 4) as view_to_cart,
+       round(sum(purchases)::numeric / nullif(sum(add_to_carts), 0), 4) as cart_to_purchase
+  from recsys.daily_activity
+ where day > current_date - %(days)s;
+
+-- name: admin_top_items
+-- The items most users chose, with their funnel (recsys.item_funnel).
+select product_id, title, users, views, add_to_carts, purchases, negatives,
+       view_to_cart, cart_to_purchase
+  from recsys.item_funnel
+ order by users desc, purchases desc, product_id
+ limit %(limit)s;
+
+-- name: admin_loop_by_case
+select * from recsys.loop_by_case order by case_name, method nulls first;
+
+-- name: admin_loop_by_position
+select * from recsys.loop_by_position order by position;
+
+-- name: admin_loop_by_day
+select * from recsys.loop_by_day order by day;
+
+-- name: admin_loop_by_arm
+select * from recsys.loop_by_arm order by experiment, arm nulls first;
+
+-- name: admin_loop_by_scenario
+select * from recsys.loop_by_scenario order by scenario nulls first;
+
+-- name: admin_tunables
+-- The tunables the SQL reads (recsys.settings), intervals as text.
+select pair_window, popularity_half_life::text, similarity, recent_items,
+       neighbor_list_size, attribution_window::text, page_ttl::text, rotation_window::text
+  from recsys.settings;
+
+-- name: admin_counts
+-- What the database holds.
+-- The ledger grows without bound: its size is the statistics' live-row count
+-- (kept at every commit, no ANALYZE needed), not a count(*) of every list.
+select (select count(*) from recsys.items) as items,
+       (select count(*) from recsys.users) as users,
+       (select coalesce(max(id), 0) from recsys.events) as last_event_id,
+       (select coalesce(n_live_tup, 0) from pg_stat_user_tables
+         where relid = 'recsys.exposures'::regclass) as lists_estimate;
+
+-- name: activity_last_id
+-- Where a live activity stream starts: the newest event now.
+select coalesce(max(id), 0) as last_id from recsys.events;
+
+-- name: activity_since
+-- Events stored after %(after)s, by type (the admin stream's tick). An event
+-- committed late with a lower id than one already counted is missed: a chart's
+-- rounding, never a count anyone sums (daily_activity has the exact ones).
+select t.name as event_type, count(*) as events, max(e.id) as last_id
+  from recsys.events e
+  join recsys.event_types t on t.id = e.type_id
+ where e.id > %(after)s
+ group by t.name;
+
+-- ------------------------------------------------------------------ the demo
+
+-- name: demo_item_categories
+-- Each item's first category: what a simulated visitor's taste is matched on.
+select external_id as product_id, categories[1] as category from recsys.items;
+
+-- name: demo_user_categories
+-- Each user's events per category, most first: their two favourite categories.
+select u.external_id as user_id, i.categories[1] as category, count(*) as events
+  from recsys.events e
+  join recsys.users u on u.id = e.user_id
+  join recsys.items i on i.id = e.item_id
+ group by 1, 2
+ order by 1, 3 desc, 2;

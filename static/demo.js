@@ -6,8 +6,30 @@ const titles = new Map();
 let socket = null;
 let retry = 250;
 let pushes = 0;
-// The pushed list's key in recsys.exposures: events on its items carry it (attribution).
+// The shown list's key in recsys.exposures: events on its items carry it
+// (attribution), and "More" asks for the page after it.
 let recommId = null;
+// "live": the lists pushed over the socket; else a name of GET /strategies
+// (or of another source below), asked over HTTP and refreshed at each push.
+let mode = "live";
+const choices = new Map();  // option value -> the query string parameters it sets
+
+// Where the picker's options come from: each source is a GET endpoint and how one
+// of its entries becomes GET /recommend parameters. Saved scenarios can join as
+// one more entry, e.g. { path: "/scenarios", key: "scenarios", group: "Scenarios",
+// params: (s) => ({ scenario: s.name }), label: (s) => s.name }.
+const SOURCES = [
+  {
+    path: "/strategies", key: "strategies", group: "Strategies",
+    params: (s) => (s.method ? { case: s.case, method: s.method } : { case: s.case }),
+    label: (s) => s.name.replace(/_/g, " "),
+  },
+  {
+    path: "/scenarios", key: "scenarios", group: "Scenarios",
+    params: (s) => ({ scenario: s.name }),
+    label: (s) => s.name + (s.description ? ` (${s.description})` : ""),
+  },
+];
 
 function userId() { return $("user").value.trim() || "user-1"; }
 
@@ -67,17 +89,82 @@ function handle(message) {
     setState("connected");
     $("panel-user").textContent = message.data.user_id;
   } else if (message.event === "realtime_recommendation") {
-    recommId = message.data.recomm_id;
-    $("recomm-id").textContent = recommId ? recommId.slice(0, 8) : "none";
-    show(message.data.recommendations);
+    countPush();
+    if (mode === "live") {
+      setList(message.data.recomm_id, "behavior_based (pushed)");
+      show(message.data.recommendations);
+    } else {
+      fetchList();  // the user's data changed: ask the chosen strategy again
+    }
   } else if (message.event === "error") {
     $("last-action").textContent = "server: " + message.data.message;
   }
 }
 
-function show(recommendations) {
+function setList(id, what) {
+  recommId = id;
+  $("recomm-id").textContent = id ? id.slice(0, 8) : "none";
+  $("list-case").textContent = what;
+  $("more").disabled = !id;
+}
+
+function describe(body) {
+  return body.case + (body.method ? `:${body.method}` : "") + (body.page > 1 ? ` · page ${body.page}` : "");
+}
+
+async function fetchList() {
+  const query = new URLSearchParams({ user_id: userId(), k: "10", ...choices.get(mode) });
+  const response = await api(`/recommend?${query}`);
+  const body = await response.json();
+  if (!response.ok) {
+    $("last-action").textContent = `error: ${body.error.message}`;
+    return;
+  }
+  setList(body.recomm_id, describe(body));
+  show(body.recommendations);
+}
+
+async function more() {
+  if (!recommId) return;
+  const response = await api(`/recommend/next?recomm_id=${encodeURIComponent(recommId)}&k=10`);
+  const body = await response.json();
+  if (!response.ok) {
+    $("last-action").textContent = `more: ${body.error.message}`;
+    return;
+  }
+  setList(body.recomm_id, describe(body));
+  show(body.recommendations, true);
+}
+
+async function loadChoices() {
+  for (const source of SOURCES) {
+    const response = await api(source.path);
+    if (!response.ok) continue;
+    const entries = (await response.json())[source.key] || [];
+    const group = document.createElement("optgroup");
+    group.label = source.group;
+    for (const entry of entries) {
+      const value = `${source.key}:${entry.name}`;
+      choices.set(value, source.params(entry));
+      const option = new Option(source.label(entry), value);
+      option.title = entry.summary || entry.description || "";
+      group.append(option);
+    }
+    $("strategy").append(group);
+  }
+}
+
+function countPush() {
+  pushes += 1;
+  $("pushes").textContent = String(pushes);
+  $("updated").textContent = new Date().toLocaleTimeString();
+}
+
+function show(recommendations, append = false) {
   const list = $("recommendations");
-  list.replaceChildren(...recommendations.map((rec) => {
+  // Each item is dislikable from the list that showed it, even after "More".
+  const fromList = recommId;
+  const items = recommendations.map((rec, i) => {
     const li = document.createElement("li");
     li.dataset.productId = rec.product_id;
     li.textContent = titles.get(rec.product_id) || rec.product_id;
@@ -90,18 +177,17 @@ function show(recommendations) {
     open.type = "button";
     open.className = "open";
     open.textContent = "View";
-    open.onclick = () => record(rec.product_id, "view", recommId);
+    open.onclick = () => record(rec.product_id, "view", fromList);
     const no = document.createElement("button");
     no.type = "button";
     no.className = "dislike";
     no.textContent = "Not interested";
-    no.onclick = () => record(rec.product_id, "dislike", recommId);
+    no.onclick = () => record(rec.product_id, "dislike", fromList);
     li.append(why, open, no);
+    if (append && i === 0) li.classList.add("page-start");
     return li;
-  }));
-  pushes += 1;
-  $("pushes").textContent = String(pushes);
-  $("updated").textContent = new Date().toLocaleTimeString();
+  });
+  if (append) list.append(...items); else list.replaceChildren(...items);
   list.classList.remove("flash");
   void list.offsetWidth;  // restart the highlight animation
   list.classList.add("flash");
@@ -174,6 +260,7 @@ $("who").onsubmit = (event) => {
   localStorage.setItem("recsys.apiKey", apiKey());
   // The catalogue is empty until a key lets the page read it.
   if ($("items").children.length === 0) loadCategories().then(loadCatalogue);
+  if (choices.size === 0) loadChoices();
   if (socket && socket.keyUsed !== apiKey()) {
     socket.close();  // reconnects with the new key, then registers
   } else {
@@ -181,4 +268,10 @@ $("who").onsubmit = (event) => {
   }
 };
 $("category").onchange = loadCatalogue;
-loadCategories().then(loadCatalogue).then(connect);
+$("more").onclick = more;
+$("strategy").onchange = () => {
+  mode = $("strategy").value;
+  if (mode !== "live") fetchList();
+  else $("list-case").textContent = "behavior_based (pushed): the next push replaces this list";
+};
+loadCategories().then(loadCatalogue).then(loadChoices).then(connect);

@@ -5,6 +5,8 @@ from __future__ import annotations
 from quart import Quart
 
 from app.api import (
+    admin,
+    admin_stream,
     auth,
     demo,
     errors,
@@ -13,16 +15,22 @@ from app.api import (
     experiments,
     health,
     items,
+    metrics,
     predict,
     recommend,
     scenarios,
+    strategies,
+    telemetry,
     tokens,
     users,
     ws,
 )
+from app.metrics.instruments import Metrics
 
 
-def register(app: Quart) -> None:
+def register(app: Quart, instruments: Metrics | None = None) -> None:
+    # First: the request id and the clock start before auth may refuse the request.
+    telemetry.register(app, instruments)
     modules = (
         recommend,
         predict,
@@ -36,6 +44,10 @@ def register(app: Quart) -> None:
         demo,
         experiments,
         scenarios,
+        metrics,
+        admin,
+        admin_stream,
+        strategies,
     )
     for module in modules:
         app.register_blueprint(module.bp)

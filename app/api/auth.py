@@ -15,6 +15,8 @@ from app.auth.keys import Scope, presented_key, scope_of
 from app.realtime.protocol import Access, access_for
 
 OPEN, READ, WRITE, ADMIN = Scope.OPEN, Scope.READ, Scope.WRITE, Scope.ADMIN
+# Routes a metrics key (REC_API_KEYS `key:metrics`) reaches besides the open ones.
+METRICS_ROUTES = {("GET", "/metrics")}
 
 # (method, rule) -> the scope a key needs. A route missing here needs admin, so
 # a route added without thinking about access is closed, not open;
@@ -65,6 +67,18 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/admin/experiments/<name>/start"): ADMIN,
     ("POST", "/admin/experiments/<name>/stop"): ADMIN,
     ("GET", "/admin/experiments/<name>/report"): ADMIN,
+    # Operations (docs/operations.md): an admin key, or a metrics key for Prometheus.
+    ("GET", "/metrics"): ADMIN,
+    # The dashboard page is static, like the demo page; its data needs admin.
+    ("GET", "/admin"): OPEN,
+    ("GET", "/admin/overview"): ADMIN,
+    ("GET", "/admin/events-per-minute"): ADMIN,
+    ("GET", "/admin/loop"): ADMIN,
+    ("GET", "/admin/models"): ADMIN,
+    ("POST", "/admin/models/<int:run_id>/activate"): ADMIN,
+    ("GET", "/admin/settings"): ADMIN,
+    ("GET", "/admin/stream"): ADMIN,
+    ("GET", "/strategies"): READ,
 }
 
 
@@ -94,6 +108,8 @@ def authorize(method: str, rule: str | None, key: str | None) -> Scope:
             f"{message}: send Authorization: Bearer <key> or X-API-Key: <key>",
             headers={"WWW-Authenticate": 'Bearer realm="recsys"'},
         )
+    if scope is Scope.METRICS and (method, rule) in METRICS_ROUTES:
+        return scope
     if scope < needed:
         raise APIError(
             403, "forbidden", f"this call needs a {needed.label} key; this key is {scope.label}"

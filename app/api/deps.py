@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -9,6 +10,7 @@ from quart import current_app
 
 from app.config import Settings
 from app.db.pool import Connection
+from app.metrics.instruments import Metrics
 from app.realtime.service import Realtime
 from app.recommenders.base import Exposure
 
@@ -33,3 +35,22 @@ def realtime() -> Realtime:
 def exposure(surface: str, **context: Any) -> Exposure:
     """The ledger context of a list served on `surface` (off with REC_EXPOSURES=false)."""
     return Exposure(surface=surface, log=settings().exposures, **context)
+
+
+def metrics() -> Metrics | None:
+    """This process's instruments; None with REC_METRICS=false."""
+    return current_app.extensions.get("recsys.metrics")
+
+
+def count_list(case: str, surface: str) -> None:
+    if (m := metrics()) is not None:
+        m.lists.labels(case, surface).inc()
+
+
+def count_events(event_types: list[str], duplicates: int = 0) -> None:
+    if (m := metrics()) is None:
+        return
+    for name, n in Counter(event_types).items():
+        m.events.labels(name).inc(n)
+    if duplicates:
+        m.duplicates.inc(duplicates)

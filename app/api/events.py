@@ -50,7 +50,9 @@ async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
         result = await db_events.insert_events(conn, [to_new_event(data)])
         await conn.commit()
         query = Query(user_id=data.user_id)
+        deps.count_events([data.event_type], result.duplicates)
         served = await recommenders.serve(conn, recommenders.DEFAULT, query, deps.exposure("event"))
+    deps.count_list(recommenders.DEFAULT, "event")
     duplicate = result.inserted == 0
     body = EventRecorded(
         status="duplicate" if duplicate else "recorded",
@@ -82,6 +84,7 @@ async def record_events() -> tuple[BatchRecorded, int]:
     except pg.InvalidParameterValue as error:
         fields = db_error_field(error, prefix="events")
         raise APIError(400, "invalid_request", error.diag.message_primary or "", fields) from None
+    deps.count_events([e.event_type for e in data.events], result.duplicates)
     return BatchRecorded(inserted=result.inserted, duplicates=result.duplicates), 201
 
 

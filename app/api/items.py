@@ -121,6 +121,7 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
         served = await recommenders.serve_similar(
             conn, query, query_args.by, deps.exposure("similar")
         )
+    deps.count_list(recommenders.SIMILAR, "similar")
     return Recommendations(
         product_id=product_id,
         case=recommenders.SIMILAR,
@@ -144,6 +145,7 @@ async def bought_together(product_id: str, query_args: ListArgs) -> Recommendati
     )
     async with deps.connection() as conn:
         served = await recommenders.serve_bought_together(conn, query, deps.exposure("similar"))
+    deps.count_list(recommenders.BOUGHT_TOGETHER, "similar")
     return Recommendations(
         product_id=product_id,
         case=recommenders.BOUGHT_TOGETHER,

@@ -53,6 +53,10 @@ ROUTE_ERRORS: dict[tuple[str, str], dict[int, str]] = {
         409: "the experiment has not started",
     },
     ("GET", "/admin/experiments/<name>/report"): {404: "unknown experiment"},
+    ("POST", "/admin/models/<int:run_id>/activate"): {
+        404: "unknown model run",
+        409: "the run is not ready (training or failed)",
+    },
 }
 
 # Success responses that are not a JSON model, so quart-schema cannot know them.

@@ -72,6 +72,7 @@ async def recommended(args: RecommendArgs) -> Recommendations:
             case, served, exposure = await experiment_lists.serve(
                 conn, args.experiment, query, deps.exposure("recommend")
             )
+            deps.count_list(case, "recommend")
             return answer(case, query, served, exposure)
         case, exposure = args.case, deps.exposure("recommend", scenario=args.scenario)
         if args.scenario is not None:
@@ -81,6 +82,7 @@ async def recommended(args: RecommendArgs) -> Recommendations:
             message = f"{missing} is required for case={case}"
             raise APIError(400, "invalid_request", message, {missing: "required"})
         served = await recommenders.serve(conn, case, query, exposure)
+    deps.count_list(case, "recommend")
     return answer(case, query, served, exposure)
 
 
@@ -112,6 +114,7 @@ async def recommend_session(data: SessionIn) -> Recommendations:
     steps = [(step.product_id, step.event_type) for step in data.items]
     async with deps.connection() as conn:
         served = await recommenders.serve_session(conn, steps, query, deps.exposure("recommend"))
+    deps.count_list(recommenders.SESSION, "recommend")
     return answer(recommenders.SESSION, query, served)
 
 
@@ -135,6 +138,7 @@ async def recommend_next(query_args: NextArgs) -> Recommendations:
             page=chain["next_page"],
         )
         case, served, exposure = await serve_page(conn, case, query, exposure, chain)
+    deps.count_list(case, "next")
     return answer(case, query, served, exposure)
 
 
@@ -206,10 +210,12 @@ async def realtime_recommend(query_args: RealtimeArgs) -> Recommendations:
     )
     async with deps.connection() as conn:
         if query_args.product_id is not None:
-            await db_events.insert_events(conn, [to_new_event(event)])
+            result = await db_events.insert_events(conn, [to_new_event(event)])
             await conn.commit()
+            deps.count_events([event.event_type], result.duplicates)
         query = Query(user_id=query_args.user_id, k=query_args.k)
         served = await recommenders.serve(
             conn, recommenders.DEFAULT, query, deps.exposure("realtime")
         )
+    deps.count_list(recommenders.DEFAULT, "realtime")
     return answer(recommenders.DEFAULT, query, served)

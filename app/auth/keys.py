@@ -12,8 +12,11 @@ MIN_KEY_LENGTH = 16
 
 
 class Scope(IntEnum):
-    """Ordered: a key's scope grants every scope below it."""
+    """Ordered: a key's scope grants every scope below it. METRICS is outside
+    the order: such a key reaches only GET /metrics (and what is open), so a
+    Prometheus server holds no key that reads or writes data."""
 
+    METRICS = -1
     OPEN = 0
     READ = 1
     WRITE = 2
@@ -24,7 +27,7 @@ class Scope(IntEnum):
         return self.name.lower()
 
 
-SCOPES = {scope.label: scope for scope in (Scope.READ, Scope.WRITE, Scope.ADMIN)}
+SCOPES = {scope.label: scope for scope in (Scope.READ, Scope.WRITE, Scope.ADMIN, Scope.METRICS)}
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,9 @@ def parse_entry(entry: str, source: str) -> ApiKey:
     secret, sep, scope_name = entry.strip().rpartition(":")
     scope = SCOPES.get(scope_name.strip().lower())
     if not sep or scope is None:
-        raise ValueError(f"{source}: each entry must be key:read, key:write or key:admin")
+        raise ValueError(
+            f"{source}: each entry must be key:read, key:write, key:admin or key:metrics"
+        )
     secret = secret.strip()
     if len(secret) < MIN_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in secret):
         raise ValueError(

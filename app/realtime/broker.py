@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -15,23 +16,35 @@ Fetch = Callable[[str], Awaitable[Message]]
 QUEUE_SIZE = 8
 
 
+@dataclass
+class PushStats:
+    """Totals over every socket of the process, read by app/metrics/sampler.py."""
+
+    sent: int = 0  # handed to a socket's sender
+    dropped: int = 0
+
+
 class Subscription:
     """One socket's inbox. Full means the client is slow: the oldest push is
     dropped, because only the newest recommendations matter."""
 
-    def __init__(self, user_id: str) -> None:
+    def __init__(self, user_id: str, stats: PushStats | None = None) -> None:
         self.user_id = user_id
         self._queue: asyncio.Queue[Message] = asyncio.Queue(QUEUE_SIZE)
         self.dropped = 0
+        self._stats = stats or PushStats()
 
     def put(self, message: Message) -> None:
         if self._queue.full():
             self._queue.get_nowait()
             self.dropped += 1
+            self._stats.dropped += 1
         self._queue.put_nowait(message)
 
     async def get(self) -> Message:
-        return await self._queue.get()
+        message = await self._queue.get()
+        self._stats.sent += 1
+        return message
 
 
 class Broker:
@@ -42,9 +55,10 @@ class Broker:
         self._subscribers: dict[str, set[Subscription]] = {}
         self._running: dict[str, asyncio.Task[None]] = {}
         self._dirty: set[str] = set()
+        self.stats = PushStats()
 
     def subscribe(self, user_id: str) -> Subscription:
-        subscription = Subscription(user_id)
+        subscription = Subscription(user_id, self.stats)
         self._subscribers.setdefault(user_id, set()).add(subscription)
         return subscription
 

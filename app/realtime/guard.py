@@ -29,13 +29,18 @@ class Guard:
         self.rate = rate
         self.burst = burst
         self.going_away = asyncio.Event()
+        self.open = 0  # sockets in this process now (app/metrics/sampler.py reads it)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "websocket":
             await self._app(scope, receive, send)
             return
         connection = Connection(self, receive, send)
-        await self._app(scope, connection.receive, connection.send)
+        self.open += 1
+        try:
+            await self._app(scope, connection.receive, connection.send)
+        finally:
+            self.open -= 1
 
     def close_all(self) -> None:
         """Close every open socket, and any opened from now on, with 1001."""

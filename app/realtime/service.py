@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app import recommenders
 from app.db.pool import Connection
+from app.realtime.activity import Activity
 from app.realtime.broker import Broker, Message
 from app.realtime.listener import Listener
 from app.recommenders.base import Exposure, Query
@@ -28,6 +29,8 @@ class Realtime:
         self._exposure = Exposure(surface="push", log=log_exposures)
         self.broker = Broker(self.recommendations)
         self.listener = Listener(url, self._on_notify, self.broker.notify_all, probe_every)
+        self.activity = Activity(pool)
+        self.lists_served = 0  # pushed lists (app/metrics/sampler.py counts them by case)
 
     async def start(self) -> None:
         self.listener.start()
@@ -35,12 +38,14 @@ class Realtime:
     async def stop(self) -> None:
         await self.listener.stop()
         await self.broker.close()
+        await self.activity.stop()
 
     async def recommendations(self, user_id: str) -> Message:
         """The message pushed to a user's sockets."""
         async with self._pool.connection() as conn:
             query = Query(user_id=user_id, k=PUSH_K)
             served = await recommenders.serve(conn, recommenders.DEFAULT, query, self._exposure)
+        self.lists_served += 1
         return {
             "user_id": user_id,
             "recomm_id": served.recomm_id,
@@ -48,6 +53,7 @@ class Realtime:
         }
 
     def _on_notify(self, payload: dict[str, Any]) -> None:
+        self.activity.wake()
         user_id = payload.get("user_id")
         if isinstance(user_id, str):
             self.broker.notify(user_id)

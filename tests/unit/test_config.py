@@ -98,3 +98,21 @@ def test_create_app_refuses_keys_without_a_secret():
 
     with pytest.raises(ValueError, match="REC_TOKEN_SECRET"):
         create_app({"database_url": "postgresql:///x", "api_keys": keys.parse(f"{KEY}:read")})
+
+
+def test_metrics_and_log_format():
+    default = Settings.from_env({})
+    assert default.metrics is True and default.log_format == "text"
+    changed = Settings.from_env({"REC_METRICS": "false", "REC_LOG_FORMAT": "JSON"})
+    assert changed.metrics is False and changed.log_format == "json"
+    with pytest.raises(ValueError, match="REC_LOG_FORMAT must be text, json or off"):
+        Settings.from_env({"REC_LOG_FORMAT": "xml"})
+    with pytest.raises(ValueError, match="REC_METRICS"):
+        Settings.from_env({"REC_METRICS": "sometimes"})
+
+
+def test_a_metrics_key_parses():
+    from app.auth import keys
+
+    (key,) = keys.parse("prom-0123456789abcdef:metrics")
+    assert key.scope is keys.Scope.METRICS and key.scope < keys.Scope.OPEN

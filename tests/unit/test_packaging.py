@@ -44,3 +44,19 @@ def test_run_time_files_are_found_through_the_package() -> None:
     assert (resources.directory(resources.STATIC) / "demo.html").is_file()
     versions = resources.directory(resources.MIGRATIONS) / "versions"
     assert any(p.suffix == ".py" and p.name[0].isdigit() for p in versions.iterdir())
+
+
+def test_every_static_file_ships_in_the_wheel() -> None:
+    """The dashboard's vendored library and its licence too (static/vendor/)."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "package-data"
+    ][resources.STATIC]
+    static = ROOT / "static"
+    shipped = {p for pattern in patterns for p in static.glob(pattern)}
+    wanted = {
+        p
+        for p in static.rglob("*")
+        if p.is_file() and p.suffix not in {".py", ".pyc", ".md"} and "__pycache__" not in p.parts
+    }
+    assert (static / "vendor" / "uplot" / "LICENSE") in wanted
+    assert wanted - shipped == set()

@@ -102,7 +102,9 @@ def test_movielens_100k_items(run, db_url, ml100k):
 
 
 def test_demo_without_serving(run, db_url):
-    result = run("demo", "--users", 30, "--items", 20, "--events-per-user", 5, "--no-serve")
+    # Loading only: no training, no simulated visitors (tests/integration/cli/test_demo.py).
+    result = run("demo", "--users", 30, "--items", 20, "--events-per-user", 5,
+                 "--no-train", "--visitors", 0, "--per-strategy", 0, "--no-serve")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert count(db_url, "events") == 150
     with psycopg.connect(db_url) as conn:

@@ -57,6 +57,16 @@ EXPECTED: dict[tuple[str, str], Scope] = {
     ("POST", "/admin/experiments/<name>/start"): ADMIN,
     ("POST", "/admin/experiments/<name>/stop"): ADMIN,
     ("GET", "/admin/experiments/<name>/report"): ADMIN,
+    ("GET", "/metrics"): ADMIN,
+    ("GET", "/admin"): OPEN,
+    ("GET", "/admin/overview"): ADMIN,
+    ("GET", "/admin/events-per-minute"): ADMIN,
+    ("GET", "/admin/loop"): ADMIN,
+    ("GET", "/admin/models"): ADMIN,
+    ("POST", "/admin/models/<int:run_id>/activate"): ADMIN,
+    ("GET", "/admin/settings"): ADMIN,
+    ("GET", "/admin/stream"): ADMIN,
+    ("GET", "/strategies"): READ,
 }
 GRANTS = {"none": None, "read": READ, "write": WRITE, "admin": ADMIN}
 

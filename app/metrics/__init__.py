@@ -1,0 +1,1 @@
+"""Prometheus metrics: what each process counts, what a scrape reads from SQL."""
