@@ -8,7 +8,12 @@ create function recsys.popular(
     exclude text[] default '{}', for_user text default null, include_seen boolean default false
 )
 returns table (product_id text, score double precision, reason text)
-language plpgsql stable as $$
+language plpgsql stable
+-- A connection that asks for lists of different lengths (rules read pools of
+-- 4k) made the cached generic plan of `limit k` 4x slower for k = 10
+-- (benchmarks/rules_cost.py); a custom plan costs nothing measurable here.
+set plan_cache_mode = force_custom_plan
+as $$
 declare
     uid bigint := (select id from recsys.users where external_id = for_user);
     label text := 'popular' || coalesce(' in ' || category, '');
@@ -91,8 +96,8 @@ create function recsys.popular_top_up(
 returns table (product_id text, score double precision, reason text)
 language plpgsql stable
 -- Callers that force custom plans (behavior_based, collaborative, adaptive)
--- would make this and popular() re-plan on every call: +10% on a new user's
--- collaborative list. (PL/pgSQL, not an inlinable SQL query, for the same
+-- would make this re-plan on every call: +10% on a new user's collaborative
+-- list (popular() itself always plans for its k). (PL/pgSQL, not an inlinable SQL query, for the same
 -- reason: inlined, its body was parsed and planned in each caller's plan.)
 set plan_cache_mode = auto
 as $$

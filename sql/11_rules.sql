@@ -494,9 +494,10 @@ $$;
 --   exclude_purchased false, nothing the user touched is excluded).
 -- Candidates are read in pools of 4k, x4 until every pick is final: k picks
 -- ranked at or above (pool + 1) / max_boost, which no unread candidate can
--- beat (with diversity: 3k candidates passed the filter); past 1000, popular
--- items passing the filter fill the list, so it stays k long while the
--- catalogue allows (a category cap yields only when nothing else is left).
+-- beat (with diversity: once 3k candidates passed the filter; with a category
+-- cap: after at most 16k candidates of which k passed, the cap yielding
+-- within them); past 1000, popular items passing the filter fill the list,
+-- so it stays k long while the catalogue allows.
 create function recsys.ranked(
     for_user text, k integer, strategy text, exclude text[] default '{}',
     category text default null, method text default 'adaptive', product text default null,
@@ -617,6 +618,10 @@ begin
         exit when exhausted or pool >= 1000;
         if diversity > 0 then
             exit when cardinality(s_ids) >= 3 * k;
+        elsif max_per_category is not null and pool >= 16 * k and cardinality(s_ids) >= k then
+            -- A cap on items of many categories can block most candidates:
+            -- at most two rounds (16k), then the cap yields within them.
+            exit;
         else
             exit when (select count(*) from unnest(chosen) j
                         where s_e[j] <= (pool + 1) / compiled.max_boost) >= k;

@@ -151,9 +151,12 @@ def ranked(
     promoted = [p for p in promote.get("items", []) if p in placeable]
     placed = {pid for _, pid in pins} | set(promoted)
     reasons = dict(candidates)
+    unplaced = [c for c in candidates if c[0] not in placed]
+    if cap is not None:
+        unplaced = unplaced[: cap_pool(unplaced, items, rules, k, now)]
     scored = [
         (n / weight(rules, items[pid], now), n, pid)
-        for n, (pid, _) in enumerate((c for c in candidates if c[0] not in placed), 1)
+        for n, (pid, _) in enumerate(unplaced, 1)
         if "filter" not in rules or matches(rules["filter"], items[pid], now)
     ]
     ids = pick([pid for _, _, pid in sorted(scored)], items, k, cap)
@@ -166,6 +169,30 @@ def ranked(
     for position, pid in pins:
         ids.insert(min(position - 1, len(ids)), pid)
     return ids[:k]
+
+
+def cap_pool(
+    candidates: Sequence[tuple[str, str]],
+    items: dict[str, Item],
+    rules: dict[str, Any],
+    k: int,
+    now: datetime,
+) -> int:
+    """How many candidates recsys.ranked reads with a category cap: pools of
+    4k (or k x the boosts), x4, until one of at least 16k holds k that pass
+    the filter, or 1000, or the candidates end (exact picks stop earlier, with
+    the same answer)."""
+    boost = math.prod(float(r["by"]) for r in rules.get("boost", []))
+    pool = math.ceil(min(1000, max(4 * k, k * boost)))
+    while True:
+        passed = sum(
+            1
+            for pid, _ in candidates[:pool]
+            if "filter" not in rules or matches(rules["filter"], items[pid], now)
+        )
+        if pool >= len(candidates) or pool >= 1000 or (pool >= 16 * k and passed >= k):
+            return pool
+        pool = min(1000, pool * 4)
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

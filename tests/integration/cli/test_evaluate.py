@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
+from app import recommenders
 from app.cli import main
 from tests.support import synthetic
 
@@ -50,14 +51,7 @@ def test_file_evaluation_writes_every_file_and_is_reproducible(run, files, tmp_p
     assert {p.name for p in (tmp_path / "a").iterdir()} == FILES
     assert (tmp_path / "a" / "ndcg.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((tmp_path / "a" / "metrics.json").read_text())
-    assert set(result["strategies"]) == {
-        "popular",
-        "behavior_based",
-        "collaborative",
-        "content_based",
-        "hybrid",
-        "hybrid_switching",
-    }
+    assert set(result["strategies"]) == set(recommenders.VARIANTS)
     assert set(result["baselines"]) == {"random", "most_popular", "ease"}
     assert result["data"]["test_users"] == 30 and result["data"]["test_pairs"] == 30 * 3
     # Users prefer a genre: the trained strategies must beat random lists.
