@@ -597,3 +597,14 @@ select name, description, case_name, method, rules, diversity, max_per_category,
 
 -- name: drop_scenario
 delete from recsys.scenarios where name = %(name)s returning name;
+
+-- name: bench_track_functions
+-- This session times the PL/pgSQL functions it calls (a superuser setting).
+set track_functions = 'pl';
+
+-- name: bench_function_profile
+-- Calls and ms in each recsys function within the current transaction.
+select funcname, calls, self_time, total_time
+  from pg_stat_xact_user_functions
+ where schemaname = 'recsys'
+ order by self_time desc;
