@@ -25,9 +25,14 @@ as ratios to plain; lists shorter than k are counted. With --profile N, a
 separate pass afterwards runs N calls of each case and variant in one
 transaction with track_functions = 'pl' and reports where the time goes
 (pg_stat_xact_user_functions: self time per call of each recsys function).
+--plan-cache-mode force_custom_plan plans every statement inside the functions
+for its own parameters: the variants' larger candidate pools otherwise make
+PostgreSQL's plan cache settle on generic plans that then also serve the plain
+calls of the same session (docs/benchmarks.md, section 7).
 
     python -m benchmarks.rules_cost [--samples 60] [--cases popular,behavior_based,...]
-        [--profile 10] [--seed 42] [--data DIR] [--json PATH]
+        [--profile 10] [--plan-cache-mode auto|force_custom_plan] [--seed 42]
+        [--data DIR] [--json PATH]
 """
 
 from __future__ import annotations
@@ -172,7 +177,7 @@ def rotated(names: list[str], n: int) -> list[str]:
 
 
 def calls(
-    url: str, cases: list[str], users: list[str]
+    url: str, cases: list[str], users: list[str], plan_cache_mode: str = "auto"
 ) -> tuple[dict[str, dict[str, list[float]]], dict[str, dict[str, int]]]:
     """µs per call of every case and variant, autocommit, prepared, rows fetched;
     per user each case in turn, its variants in rotating order; the first WARMUP
@@ -181,7 +186,7 @@ def calls(
     times: dict[str, dict[str, list[float]]] = {case: {v: [] for v in names} for case in cases}
     short = {case: dict.fromkeys(names, 0) for case in cases}
     query = queries.get("ranked")
-    with psycopg.connect(url, autocommit=True) as conn:
+    with psycopg.connect(url, autocommit=True, options=session(plan_cache_mode)) as conn:
         for n, user in enumerate(users):
             for c, case in enumerate(cases):
                 for name in rotated(names, n + c):
@@ -214,12 +219,19 @@ def costs(times: dict[str, list[float]], short: dict[str, int]) -> dict[str, Any
 # ------------------------------------------------------------------ profile
 
 
-def profile(url: str, cases: list[str], users: list[str], n: int) -> dict[str, Any]:
+def session(plan_cache_mode: str) -> str:
+    """The connection's options: the server's plan_cache_mode (auto: its default)."""
+    return f"-c plan_cache_mode={plan_cache_mode}"
+
+
+def profile(
+    url: str, cases: list[str], users: list[str], n: int, plan_cache_mode: str = "auto"
+) -> dict[str, Any]:
     """Per case and variant: n calls in one transaction with track_functions =
     'pl'; each recsys function's calls and self/total ms per list."""
     out: dict[str, Any] = {}
     query = queries.get("ranked")
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, options=session(plan_cache_mode)) as conn:
         try:
             conn.execute(queries.get("bench_track_functions"))
         except psycopg.Error as error:  # not a superuser: no profile
@@ -305,6 +317,12 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--cases", type=cases_arg, default=list(CASES))
     p.add_argument("--profile", type=int, default=10, help="lists per profiled variant; 0: skip")
     p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--plan-cache-mode",
+        choices=("auto", "force_custom_plan", "force_generic_plan"),
+        default="auto",
+        help="the timed sessions' plan_cache_mode (auto: PostgreSQL's default)",
+    )
     return p.parse_args(argv)
 
 
@@ -326,14 +344,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         sample = users[: WARMUP + args.samples]
         args.samples = max(0, len(sample) - WARMUP)
         with harness.Stopwatch() as t:
-            times, short = calls(url, args.cases, sample)
+            times, short = calls(url, args.cases, sample, args.plan_cache_mode)
         print(f"  timed in {t.seconds:.0f}s", flush=True)
         results: dict[str, Any] = {
             "us": {case: costs(times[case], short[case]) for case in args.cases},
             "seconds": t.seconds,
         }
         if args.profile:
-            results["profile"] = profile(url, args.cases, users, args.profile)
+            results["profile"] = profile(url, args.cases, users, args.profile, args.plan_cache_mode)
         harness.drop_database(server_url, DB)
     report(results, args)
     payload = {

@@ -17,8 +17,9 @@ def test_every_case_and_variant_in_one_run(server_url, monkeypatch, tmp_path):
     synthetic.write(tmp_path)
     out = tmp_path / "rules.json"
     args = ["--data", str(tmp_path), "--samples", "2", "--profile", "2", "--json", str(out)]
-    rules_cost.main(args)
+    rules_cost.main([*args, "--plan-cache-mode", "force_custom_plan"])
     report = json.loads(out.read_text())
+    assert report["args"]["plan_cache_mode"] == "force_custom_plan"
     assert list(report["us"]) == list(rules_cost.CASES)
     for by_variant in report["us"].values():
         assert list(by_variant) == list(rules_cost.VARIANTS)
