@@ -746,3 +746,14 @@ select u.external_id as user_id, i.categories[1] as category, count(*) as events
   join recsys.items i on i.id = e.item_id
  group by 1, 2
  order by 1, 3 desc, 2;
+
+-- name: bench_track_functions
+-- This session times the PL/pgSQL functions it calls (a superuser setting).
+set track_functions = 'pl';
+
+-- name: bench_function_profile
+-- Calls and ms in each recsys function within the current transaction.
+select funcname, calls, self_time, total_time
+  from pg_stat_xact_user_functions
+ where schemaname = 'recsys'
+ order by self_time desc;
