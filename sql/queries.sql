@@ -251,6 +251,14 @@ select id as item_id, embedding::real[] as embedding
   from recsys.items
  where embedding is not null;
 
+-- name: set_run_choice
+-- The implicit model and params chosen on validation (app.training.selection).
+update recsys.model_runs set kind = %(kind)s, params = %(params)s where id = %(run_id)s;
+
+-- name: active_implicit_choice
+-- What the hybrid's blend reproduces as its collaborative part.
+select kind, params from recsys.model_runs where role = 'implicit' and active;
+
 -- name: set_run_params
 update recsys.model_runs set params = %(params)s where id = %(run_id)s;
 

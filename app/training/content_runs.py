@@ -36,6 +36,13 @@ def default_params(kind: str, random_state: int, given: dict[str, Any]) -> dict[
     return {**HybridWeights(random_state=random_state).params(), **given}
 
 
+def implicit_choice(url: str) -> dict[str, Any]:
+    """{model, model_params} of the active implicit run; empty without one."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(queries.get("active_implicit_choice")).fetchone()
+    return {"model": row[0], "model_params": row[1]} if row else {}
+
+
 def has_text(conn: psycopg.Connection[Any]) -> bool:
     _, texts = embeddings.read_items(conn)
     conn.rollback()

@@ -21,8 +21,8 @@ from scipy import sparse
 
 from app import recommenders
 from app.evaluation import split
-from app.training import data
-from app.training.neighbors import EASE, EASE_LAMBDA, N_NEIGHBORS
+from app.training import data, selection
+from app.training.neighbors import EASE_LAMBDA, N_NEIGHBORS
 
 # recsys.adaptive's weights are keyed by these; their order is the grid's.
 SOURCES = recommenders.BLENDED
@@ -80,14 +80,17 @@ class Signals:
     """What every strategy needs, learned from the training part."""
 
     index: data.Index
-    ease: sparse.csr_matrix
+    ease: sparse.csr_matrix  # the implicit model's item x item weights
+    weighting: str
     cooccurrence: sparse.csr_matrix
     embeddings: np.ndarray  # items x dims on the index, zero rows for none
     popularity: np.ndarray
 
     @classmethod
-    def learn(cls, train: pd.DataFrame, embeddings: dict[int, np.ndarray], ease: EASE) -> Signals:
-        model = ease.fit(train).model
+    def learn(
+        cls, train: pd.DataFrame, embeddings: dict[int, np.ndarray], implicit: Any
+    ) -> Signals:
+        model = implicit.fit(train).model
         assert model is not None
         index = model.index
         binary = data.matrix(train, index, "binary")
@@ -107,11 +110,13 @@ class Signals:
             weights=train["value"].clip(lower=0).to_numpy() * np.power(2.0, -age / HALF_LIFE_S),
             minlength=len(index.item_ids),
         )
-        return cls(index, model.weights, norm @ counts @ norm, vectors, popularity)
+        return cls(
+            index, model.weights, implicit.weighting, norm @ counts @ norm, vectors, popularity
+        )
 
     def scores(self, history: pd.DataFrame, users: np.ndarray) -> dict[str, np.ndarray]:
         """Users x items score matrices of each strategy from `history` rows."""
-        logged = self.cells(history, users, data.weights(history["value"], "log"))
+        logged = self.cells(history, users, data.weights(history["value"], self.weighting))
         recent = history.sort_values("ts", ascending=False).groupby("user_id").head(RECENT)
         rank = recent.groupby("user_id").cumcount().to_numpy()
         recency = self.cells(recent, users, data.weights(recent["value"], "log") * DECAY**rank)
@@ -142,6 +147,10 @@ class HybridWeights:
     random_state: int = 0
     lam: float = EASE_LAMBDA
     n_neighbors: int = N_NEIGHBORS
+    # The collaborative part: the active implicit run's model and params
+    # (lam and n_neighbors are EASE's defaults when none is given).
+    model: str = "ease"
+    model_params: dict[str, Any] = field(default_factory=dict)
     # How the validation part is held out of the training data (app.evaluation.split):
     # temporal by default, as serving predicts the future; `recsys evaluate` fits
     # the weights under the protocol it then scores with.
@@ -153,7 +162,9 @@ class HybridWeights:
 
     def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
         train, test = split.by_name(self.validation, frame, HOLDOUT, self.random_state)
-        signals = Signals.learn(train, embeddings, EASE(self.lam, self.n_neighbors, "log"))
+        base = {"lam": self.lam, "n_neighbors": self.n_neighbors, "weighting": "log"}
+        implicit = selection.make(self.model, {**base, **self.model_params}, self.random_state)
+        signals = Signals.learn(train, embeddings, implicit)
         test = test[test["item_id"].isin(signals.index.item_ids)]
         self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
         for bucket, (length, least) in BUCKETS.items():
@@ -214,6 +225,8 @@ class HybridWeights:
             "step": self.step,
             "min_history": self.min_history,
             "validation": self.validation,
+            "model": self.model,
+            "model_params": self.model_params,
             "weights": self.weights,
             "switching": self.switching,
         }
