@@ -86,8 +86,9 @@ select chain::text, user_id, case_name, method, scenario, experiment, arm, reque
 select recsys.prune_exposures(%(cutoff)s, %(max_rows)s) as exposures;
 
 -- name: similar_items
+-- Co-occurrence, falling back to content and popular items (sql/11_models.sql).
 select product_id, score, reason
-  from recsys.similar_items(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
+  from recsys.similar_or_fallback(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
 
 -- name: health
 select 1;

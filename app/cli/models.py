@@ -36,7 +36,7 @@ CHOICES = [
     help="Model to train (repeatable). all: svd where ratings exist, implicit where events"
     " exist, content where items have text, then hybrid (blend weights), saying which it"
     " skipped and why. implicit: ease, rp3beta, als or item_knn, whichever ranks best on a"
-    " validation split (ease only up to 6 000 items); each implicit model's tunables are"
+    " validation split (ease only up to 4 000 items); each implicit model's tunables are"
     " chosen on that split too. semantic: sentence-transformers embeddings (the [semantic]"
     " extra).",
 )

@@ -25,7 +25,7 @@ from app.training.neighbors import EASE, ItemKNN
 HOLDOUT, K = 0.2, 10
 # Past this many items EASE's O(items^3) inverse dominates `recsys train`; the
 # measured threshold (benchmarks/train_time.py, docs/models.md).
-EASE_AUTO_MAX_ITEMS = 6_000
+EASE_AUTO_MAX_ITEMS = 4_000
 FAMILIES = ("ease", "rp3beta", "als", "bpr", "item_knn")
 # Tried by `--model implicit` (and `all`): BPR ranked last on both data sets.
 AUTO = ("ease", "rp3beta", "als", "item_knn")
