@@ -93,6 +93,12 @@ select product_id, score, reason
 -- name: health
 select 1;
 
+-- name: ensure_event_type
+-- An event type a file format needs (online-retail's return), unless it exists.
+insert into recsys.event_types (name, kind, weight)
+values (%(name)s, %(kind)s, %(weight)s)
+    on conflict (name) do nothing;
+
 -- name: create_event_staging
 create temp table import_events (
     line bigint not null,

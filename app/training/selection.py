@@ -94,22 +94,23 @@ def candidates(kinds: Sequence[str], n_items: int) -> list[str]:
 def choose(
     kinds: Sequence[str],
     frame: pd.DataFrame,
-    fixed: dict[str, Any],
+    fixed: dict[str, dict[str, Any]],
     name: str = "temporal",
     seed: int = 0,
     step: Callable[[str], None] = lambda _: None,
 ) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(kind, params, metrics) of the best configuration on validation.
-    `fixed` params (given by the caller) are not searched."""
+    `fixed` params of a kind (given by the caller) are not searched."""
     check = Validation.of(frame, name, seed)
     grid: list[dict[str, Any]] = []
     for kind in kinds:
-        for point in GRIDS[kind]:
-            params = {**point, **fixed}
+        given = fixed.get(kind, {})
+        points = [{**point, **given} for point in GRIDS[kind]]
+        for params in [p for n, p in enumerate(points) if p not in points[:n]]:
             step(f"validating {kind} {params}")
             grid.append(_tried(kind, params, check, seed))
     best = max(grid, key=lambda row: row["ndcg_at_10"])
-    if "n_neighbors" not in fixed:
+    if "n_neighbors" not in fixed.get(best["model"], {}):
         for size in SIZES:
             if size != best["params"].get("n_neighbors", 100):
                 params = {**best["params"], "n_neighbors": size}

@@ -58,7 +58,7 @@ def test_file_evaluation_writes_every_file_and_is_reproducible(run, files, tmp_p
         "hybrid",
         "hybrid_switching",
     }
-    assert set(result["baselines"]) == {"random", "most_popular", "ease"}
+    assert set(result["baselines"]) == {"random", "most_popular", "item_knn", "ease", "ease_200"}
     assert result["data"]["test_users"] == 30 and result["data"]["test_pairs"] == 30 * 3
     # Users prefer a genre: the trained strategies must beat random lists.
     assert result["strategies"]["hybrid"]["ndcg"] > result["baselines"]["random"]["ndcg"]
