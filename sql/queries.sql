@@ -266,6 +266,10 @@ update recsys.model_runs set kind = %(kind)s, params = %(params)s where id = %(r
 -- What the hybrid's blend reproduces as its collaborative part.
 select kind, params from recsys.model_runs where role = 'implicit' and active;
 
+-- name: set_popularity_half_life
+-- The half-life the hybrid's validation chose (sql/11_models.sql).
+select recsys.set_popularity_half_life(make_interval(secs => %(days)s * 86400));
+
 -- name: set_run_params
 update recsys.model_runs set params = %(params)s where id = %(run_id)s;
 

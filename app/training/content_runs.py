@@ -129,6 +129,9 @@ def fit_and_write(
         queries.get("set_run_params"),
         {"run_id": run_id, "params": psycopg.types.json.Jsonb(model.params())},
     )
+    if "popularity" in model.metrics:
+        days = model.metrics["popularity"]["half_life_days"]
+        conn.execute(queries.get("set_popularity_half_life"), {"days": days})
     size = {"users": int(frame["user_id"].nunique()), "rows": len(frame), "embedded": len(vectors)}
     longest = model.metrics.get("20+", {})
     headline = {"ndcg_at_10": longest["ndcg_at_10"]} if "ndcg_at_10" in longest else {}

@@ -35,6 +35,18 @@ ONLY_POPULAR = {**dict.fromkeys(SOURCES, 0.0), recommenders.FALLBACK: 1.0}
 # recsys.settings.popularity_half_life (tests/integration/sql/test_limits.py).
 HOLDOUT, K, RECENT, DECAY = 0.2, 10, 20, 0.9
 HALF_LIFE_S = 14 * 86_400.0
+# Half-lives of `popular` tried on validation; the best is written to
+# recsys.settings.popularity_half_life (3650 days: about all-time counts).
+HALF_LIVES_DAYS = (1.0, 7.0, 14.0, 30.0, 90.0, 365.0, 3650.0)
+
+
+def decayed(train: pd.DataFrame, index: data.Index, half_life_s: float) -> np.ndarray:
+    """Each item's weighted events, halved every half_life_s before the latest."""
+    age = train["ts"].max() - train["ts"].to_numpy()
+    weights = train["value"].clip(lower=0).to_numpy() * np.power(2.0, -age / half_life_s)
+    return np.bincount(
+        index.items(train["item_id"]), weights=weights, minlength=len(index.item_ids)
+    )
 
 
 def simplex(step: float) -> list[dict[str, float]]:
@@ -50,6 +62,7 @@ def simplex(step: float) -> list[dict[str, float]]:
 
 def ndcg_at_k(scores: np.ndarray, relevant: sparse.csr_matrix, k: int = K) -> float:
     """Mean binary NDCG@k of score rows against relevant rows (users with any)."""
+    k = min(k, scores.shape[1])
     top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
     order = np.take_along_axis(scores, top, axis=1).argsort(axis=1)[:, ::-1]
     top = np.take_along_axis(top, order, axis=1)
@@ -104,12 +117,7 @@ class Signals:
         for pos, item in enumerate(index.item_ids):
             if int(item) in embeddings:
                 vectors[pos] = embeddings[int(item)]
-        age = train["ts"].max() - train["ts"].to_numpy()
-        popularity = np.bincount(
-            index.items(train["item_id"]),
-            weights=train["value"].clip(lower=0).to_numpy() * np.power(2.0, -age / HALF_LIFE_S),
-            minlength=len(index.item_ids),
-        )
+        popularity = decayed(train, index, HALF_LIFE_S)
         return cls(
             index, model.weights, implicit.weighting, norm @ counts @ norm, vectors, popularity
         )
@@ -159,6 +167,8 @@ class HybridWeights:
     # Bucket -> the strategies recsys.switching tries, strongest on validation first.
     switching: dict[str, list[str]] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    # Chosen on validation by fit (recsys.settings.popularity_half_life).
+    half_life_days: float = HALF_LIFE_S / 86_400.0
 
     def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
         train, test = split.by_name(self.validation, frame, HOLDOUT, self.random_state)
@@ -167,6 +177,7 @@ class HybridWeights:
         signals = Signals.learn(train, embeddings, implicit)
         test = test[test["item_id"].isin(signals.index.item_ids)]
         self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
+        self.choose_half_life(signals, train, test)
         for bucket, (length, least) in BUCKETS.items():
             users = self.users(train, test, least)
             if len(users) == 0:
@@ -177,6 +188,29 @@ class HybridWeights:
             strongest = sorted(switched, key=lambda s: -metrics[f"ndcg_at_10_{s}"])
             self.switching[bucket] = strongest
         return self
+
+    def choose_half_life(self, signals: Signals, train: pd.DataFrame, test: pd.DataFrame) -> None:
+        """The half-life under which `popular` alone ranks the held-out items best."""
+        users = self.users(train, test, 1)
+        if len(users) == 0:
+            return
+        mine = train[train["user_id"].isin(users)]
+        seen = signals.cells(mine, users, np.ones(len(mine))) > 0
+        asked = test[test["user_id"].isin(users)]
+        relevant = signals.cells(asked, users, np.ones(len(asked)))
+        grid = {}
+        for days in HALF_LIVES_DAYS:
+            popularity = decayed(train, signals.index, days * 86_400.0)
+            scores = np.tile(popularity, (len(users), 1))
+            scores[seen.nonzero()] = -np.inf
+            grid[days] = ndcg_at_k(scores, relevant)
+        self.half_life_days = max(grid, key=lambda d: grid[d])
+        signals.popularity = decayed(train, signals.index, self.half_life_days * 86_400.0)
+        self.metrics["popularity"] = {
+            "half_life_days": self.half_life_days,
+            "ndcg_at_10": grid[self.half_life_days],
+            "grid": {f"{d:g}": v for d, v in grid.items()},
+        }
 
     def users(self, train: pd.DataFrame, test: pd.DataFrame, least: int) -> np.ndarray:
         sizes = train.groupby("user_id").size()
@@ -227,6 +261,7 @@ class HybridWeights:
             "validation": self.validation,
             "model": self.model,
             "model_params": self.model_params,
+            "half_life_days": self.half_life_days,
             "weights": self.weights,
             "switching": self.switching,
         }

@@ -57,3 +57,39 @@ begin
     end loop;
 end;
 $$;
+
+-- The popularity half-life chosen on validation (`recsys train --model hybrid`):
+-- stored in recsys.settings and every item's decayed popularity recomputed
+-- from its events under it, in the caller's transaction (the trigger and
+-- erasure keep using the stored value). Returns the items recomputed.
+create function recsys.set_popularity_half_life(half_life interval)
+returns bigint
+language plpgsql as $$
+declare
+    n bigint;
+begin
+    if half_life = (select s.popularity_half_life from recsys.settings s) then
+        return 0;
+    end if;
+    update recsys.settings set popularity_half_life = half_life;
+    with logged as (
+        select e.item_id,
+               recsys.log_weight(t.weight * case when t.uses_value then coalesce(e.value, 0)
+                                                 else 1 end, e.ts, half_life) as lw
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+         where t.kind = 'positive'
+    ),
+    topped as (
+        select l.item_id, l.lw, max(l.lw) over (partition by l.item_id) as top
+          from logged l
+         where l.lw is not null
+    )
+    update recsys.item_stats s set log_popularity = x.lp
+      from (select t.item_id, max(t.top) + ln(sum(exp(t.lw - t.top))) as lp
+              from topped t group by t.item_id) x
+     where s.item_id = x.item_id;
+    get diagnostics n = row_count;
+    return n;
+end;
+$$;
