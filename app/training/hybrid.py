@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -75,19 +75,6 @@ def ndcg_at_k(scores: np.ndarray, relevant: sparse.csr_matrix, k: int = K) -> fl
     return float(np.mean((hits @ discounts)[keep] / ideal[keep])) if keep.any() else 0.0
 
 
-def keep_top(scores: np.ndarray, n: int) -> np.ndarray:
-    """Each row's n best positive scores divided by the row's best; zeros elsewhere
-    (what recsys.adaptive does with each strategy's candidate list)."""
-    out = np.zeros_like(scores)
-    n = min(n, scores.shape[1])
-    top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
-    values = np.take_along_axis(scores, top, axis=1)
-    np.put_along_axis(out, top, np.maximum(values, 0), axis=1)
-    best = out.max(axis=1, keepdims=True)
-    result: np.ndarray = np.divide(out, best, out=np.zeros_like(out), where=best > 0)
-    return result
-
-
 @dataclass
 class Signals:
     """What every strategy needs, learned from the training part."""
@@ -142,6 +129,90 @@ class Signals:
         """A users x items matrix holding `values` at the rows' (user, item) cells."""
         at = (np.searchsorted(users, rows["user_id"].to_numpy()), self.index.items(rows["item_id"]))
         return sparse.csr_matrix((values, at), shape=(len(users), len(self.index.item_ids)))
+
+
+@dataclass
+class Candidates:
+    """Each user's candidates from every source, as recsys.adaptive sees them:
+    the source's best `n` unseen items, scores divided by the list's best, laid
+    out on the union of the user's candidates (items x sources), so a weight
+    vector is scored without a users x catalogue matrix."""
+
+    items: np.ndarray  # users x width item positions, -1 pads
+    parts: np.ndarray  # sources x users x width normalised scores
+    relevant: np.ndarray  # users x width: the candidate is held out for the user
+    n_relevant: np.ndarray  # users: held-out items (candidates or not)
+
+    BATCH: ClassVar[int] = 500
+
+    @classmethod
+    def of(
+        cls,
+        signals: Signals,
+        history: pd.DataFrame,
+        seen: pd.DataFrame,
+        asked: pd.DataFrame,
+        users: np.ndarray,
+        n: int,
+    ) -> Candidates:
+        width = len(SOURCES) * min(n, len(signals.index.item_ids))
+        items = np.full((len(users), width), -1)
+        parts = np.zeros((len(SOURCES), len(users), width), dtype=np.float32)
+        mask = signals.cells(seen, users, np.ones(len(seen))).tocsr()
+        relevant = signals.cells(asked, users, np.ones(len(asked))).tocsr()
+        for start in range(0, len(users), cls.BATCH):
+            chunk = users[start : start + cls.BATCH]
+            mine = history[history["user_id"].isin(chunk)]
+            scores = signals.scores(mine, chunk)
+            rows = slice(start, start + len(chunk))
+            tops = [keep_top_masked(scores[s], mask[rows], n) for s in SOURCES]
+            for r in range(len(chunk)):
+                cols = np.concatenate([top[0][r] for top in tops])
+                values = np.concatenate([top[1][r] for top in tops])
+                keep = values > 0
+                union, where = np.unique(cols[keep], return_inverse=True)
+                items[start + r, : len(union)] = union
+                source = np.repeat(np.arange(len(SOURCES)), [len(t[0][r]) for t in tops])[keep]
+                np.add.at(parts[:, start + r], (source, where), values[keep])
+        used = max(int((items >= 0).sum(axis=1).max(initial=0)), 1)
+        items, parts = items[:, :used], np.ascontiguousarray(parts[:, :, :used])
+        hits = np.asarray(relevant[np.arange(len(users))[:, None], np.maximum(items, 0)].todense())
+        n_relevant = np.asarray(relevant.sum(axis=1)).ravel()
+        return cls(items, parts, (hits > 0) & (items >= 0), n_relevant)
+
+    def ndcg(self, weights: dict[str, float], k: int = K) -> float:
+        """Mean NDCG@k of the blend (users with held-out items)."""
+        # The SQL fills ties and gaps with popular items.
+        blend = 1e-6 * self.parts[SOURCES.index("popular")]
+        for n, source in enumerate(SOURCES):
+            if weights.get(source, 0.0):
+                blend = blend + np.float32(weights[source]) * self.parts[n]
+        blend[(blend <= 0) | (self.items < 0)] = -np.inf
+        k = min(k, blend.shape[1])
+        top = np.argpartition(-blend, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(blend, top, axis=1).argsort(axis=1)[:, ::-1]
+        top = np.take_along_axis(top, order, axis=1)
+        found = np.take_along_axis(self.relevant, top, axis=1)
+        found &= np.isfinite(np.take_along_axis(blend, top, axis=1))
+        discounts = 1 / np.log2(np.arange(2, k + 2))
+        wanted = np.minimum(self.n_relevant, k).astype(int)
+        ideal = np.cumsum(discounts)[np.maximum(wanted - 1, 0)]
+        keep = wanted > 0
+        return float(np.mean((found @ discounts)[keep] / ideal[keep])) if keep.any() else 0.0
+
+
+def keep_top_masked(
+    scores: np.ndarray, seen: sparse.csr_matrix, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(positions, scores / row best) of each row's n best unseen positive scores."""
+    scores = scores.astype(np.float64, copy=True)
+    scores[seen.nonzero()] = -np.inf
+    n = min(n, scores.shape[1])
+    top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
+    values = np.maximum(np.take_along_axis(scores, top, axis=1), 0)
+    best = values.max(axis=1, keepdims=True)
+    normalised = np.divide(values, best, out=np.zeros_like(values), where=best > 0)
+    return top, normalised
 
 
 @dataclass
@@ -231,20 +302,11 @@ class HybridWeights:
         seen = train[train["user_id"].isin(users)]
         latest = seen.sort_values("ts", ascending=False).groupby("user_id")
         history = latest.head(length or len(seen))
-        parts = {s: keep_top(v, self.candidates) for s, v in signals.scores(history, users).items()}
-        mask = signals.cells(seen, users, np.ones(len(seen))) > 0
         asked = test[test["user_id"].isin(users)]
-        relevant = signals.cells(asked, users, np.ones(len(asked)))
-        tie = 1e-6 * parts[recommenders.FALLBACK]  # the SQL fills ties and gaps with popular items
-
-        def score(weights: dict[str, float]) -> float:
-            blend = sum(w * parts[s] for s, w in weights.items()) + tie
-            blend[mask.nonzero()] = -np.inf
-            return ndcg_at_k(blend, relevant)
-
-        grid = [(score(w), w) for w in simplex(self.step)]
+        pool = Candidates.of(signals, history, seen, asked, users, self.candidates)
+        grid = [(pool.ndcg(w), w) for w in simplex(self.step)]
         best, weights = max(grid, key=lambda pair: pair[0])
-        singles = {s: score({**dict.fromkeys(SOURCES, 0.0), s: 1.0}) for s in SOURCES}
+        singles = {s: pool.ndcg({**dict.fromkeys(SOURCES, 0.0), s: 1.0}) for s in SOURCES}
         metrics = {
             "users": len(users),
             "history": length or "all",
