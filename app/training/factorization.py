@@ -29,15 +29,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 }
 
 
+def fold_in_left(items: np.ndarray, reg: float) -> np.ndarray:
+    """Y (Y'Y + r I)^-1, r = reg x mean(diag Y'Y): W = left @ Y'."""
+    y = np.asarray(items, dtype=np.float64)
+    gram = y.T @ y
+    gram[np.diag_indices_from(gram)] += reg * np.trace(gram) / len(gram)
+    left: np.ndarray = y @ np.linalg.inv(gram)
+    return left
+
+
 def fold_in_weights(
     items: np.ndarray, reg: float, n_neighbors: int, chunk: int = CHUNK
 ) -> sparse.csr_matrix:
     """Top-n per row of W = Y (Y'Y + r I)^-1 Y', r = reg x mean(diag Y'Y), diagonal zeroed."""
+    # The ridge is relative to the factors' mean squared norm: one grid fits every scale.
     y = np.asarray(items, dtype=np.float64)
-    gram = y.T @ y
-    # Relative to the factors' mean squared norm, so one grid fits every scale.
-    gram[np.diag_indices_from(gram)] += reg * np.trace(gram) / len(gram)
-    left = y @ np.linalg.inv(gram)
+    left = fold_in_left(y, reg)
     blocks = []
     for start in range(0, y.shape[0], chunk):
         block = left[start : start + chunk] @ y.T
@@ -93,8 +100,17 @@ class ImplicitMF:
 
     def fit(self, frame: pd.DataFrame) -> Self:
         index = data.Index.of(frame)
-        x = data.matrix(frame, index, self.weighting)
-        params = {**DEFAULTS[self.kind], **self.params}
-        items = fit_factors(self.kind, x, params, self.random_state)
-        self.model = Neighbors(index, fold_in_weights(items, self.fold_in, self.n_neighbors))
+        self.model = Neighbors(
+            index, fold_in_weights(self.factors(frame, index), self.fold_in, self.n_neighbors)
+        )
         return self
+
+    def factors(self, frame: pd.DataFrame, index: data.Index) -> np.ndarray:
+        x = data.matrix(frame, index, self.weighting)
+        return fit_factors(self.kind, x, {**DEFAULTS[self.kind], **self.params}, self.random_state)
+
+    def scorer(self, frame: pd.DataFrame, index: data.Index) -> Any:
+        """Untruncated fold-in scores of history rows (validation on large catalogues)."""
+        y = self.factors(frame, index)
+        left = fold_in_left(y, self.fold_in)
+        return lambda history: np.asarray(history @ left) @ y.T

@@ -9,7 +9,7 @@ row-normalised binary user x item matrix and its transpose.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -31,6 +31,33 @@ def row_normalised(x: sparse.csr_matrix, power: float) -> sparse.csr_matrix:
     return out
 
 
+def dense_chunk(chunk: int, n_users: int) -> int:
+    """Items per block, so a block's dense items x users slice stays near 160 MB."""
+    return max(64, min(chunk, 20_000_000 // max(n_users, 1)))
+
+
+def popularity_damping(x: sparse.csr_matrix, beta: float) -> np.ndarray:
+    degree = np.asarray(x.sum(axis=0)).ravel()
+    damping: np.ndarray = np.power(np.maximum(degree, 1.0), -beta)
+    return damping
+
+
+def rp3beta_scorer(x: sparse.csr_matrix, alpha: float, beta: float) -> Any:
+    """Untruncated RP3beta scores of history rows, without the items x items matrix."""
+    x = sparse.csr_matrix(x, dtype=np.float64)
+    x.data[:] = 1.0
+    p_ui = row_normalised(x, alpha)
+    p_iu = row_normalised(sparse.csr_matrix(x.T), alpha)
+    to_items, damp = sparse.csr_matrix(p_ui.T), popularity_damping(x, beta)
+
+    def scores(history: sparse.csr_matrix) -> np.ndarray:
+        via_users = (history @ p_iu).toarray()
+        result: np.ndarray = (to_items @ via_users.T).T * damp
+        return result
+
+    return scores
+
+
 def rp3beta_weights(
     x: sparse.csr_matrix, alpha: float, beta: float, n_neighbors: int, chunk: int = CHUNK
 ) -> sparse.csr_matrix:
@@ -39,11 +66,13 @@ def rp3beta_weights(
     x.data[:] = 1.0
     p_ui = row_normalised(x, alpha)
     p_iu = row_normalised(sparse.csr_matrix(x.T), alpha)
-    degree = np.asarray(x.sum(axis=0)).ravel()
-    damp = np.power(np.maximum(degree, 1.0), -beta)
+    damp = popularity_damping(x, beta)
     blocks = []
+    to_items = sparse.csr_matrix(p_ui.T)
+    chunk = dense_chunk(chunk, x.shape[0])
     for start in range(0, p_iu.shape[0], chunk):
-        block = np.asarray((p_iu[start : start + chunk] @ p_ui).todense()) * damp
+        # Sparse x dense: a sparse product would build a mostly dense result slowly.
+        block = np.ascontiguousarray((to_items @ p_iu[start : start + chunk].toarray().T).T) * damp
         rows = np.arange(block.shape[0])
         block[rows, rows + start] = 0.0
         blocks.append(top_per_row(block, n_neighbors))

@@ -14,12 +14,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import sparse
 
 from app.evaluation import metrics, split
 from app.training import data, validation
 from app.training.factorization import ImplicitMF
-from app.training.graph import RP3beta
+from app.training.graph import RP3beta, rp3beta_scorer
 from app.training.neighbors import EASE, ItemKNN
 
 HOLDOUT, K = 0.2, 10
@@ -76,13 +78,31 @@ class Validation:
         train, test = split.by_name(name, frame, HOLDOUT, seed)
         return cls(train, test, f"{name}, {HOLDOUT:.0%} of each user held out")
 
-    def score(self, model: Any) -> dict[str, Any]:
-        fitted = model.fit(self.train).model
-        history = data.matrix(self.train, fitted.index, model.weighting)
-        lists = validation.top_k(
-            fitted.index, lambda rows: fitted.scores(history[rows]), self.train, self.test
-        )
+    def score(self, kind: str, model: Any) -> dict[str, Any]:
+        """Figures of the stored top-N form; past EASE_AUTO_MAX_ITEMS items, of
+        the untruncated scores (no items x items matrix per configuration)."""
+        index = data.Index.of(self.train)
+        history = data.matrix(self.train, index, model.weighting)
+        if len(index.item_ids) > EASE_AUTO_MAX_ITEMS and kind != "ease":
+            scores = untruncated(kind, model, self.train, index)
+        else:
+            fitted = model.fit(self.train).model
+            scores = fitted.scores
+        lists = validation.top_k(index, lambda rows: scores(history[rows]), self.train, self.test)
         return metrics.ranking(lists, metrics.relevant_sets(self.test), K)
+
+
+def untruncated(kind: str, model: Any, train: pd.DataFrame, index: data.Index) -> Any:
+    """history rows -> dense scores of every item, without keeping top-N lists."""
+    if kind == "rp3beta":
+        return rp3beta_scorer(data.matrix(train, index, "binary"), model.alpha, model.beta)
+    if kind == "item_knn":
+        x = data.matrix(train, index, model.weighting).tocsc()
+        norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0))).ravel()
+        xn = sparse.csr_matrix(x @ sparse.diags(1 / np.maximum(norms, 1e-12)))
+        to_items = sparse.csr_matrix(xn.T)
+        return lambda history: (to_items @ (history @ to_items).toarray().T).T
+    return model.scorer(train, index)
 
 
 def candidates(kinds: Sequence[str], n_items: int) -> list[str]:
@@ -110,7 +130,8 @@ def choose(
             step(f"validating {kind} {params}")
             grid.append(_tried(kind, params, check, seed))
     best = max(grid, key=lambda row: row["ndcg_at_10"])
-    if "n_neighbors" not in fixed.get(best["model"], {}):
+    small = int(frame["item_id"].nunique()) <= EASE_AUTO_MAX_ITEMS
+    if small and "n_neighbors" not in fixed.get(best["model"], {}):
         for size in SIZES:
             if size != best["params"].get("n_neighbors", 100):
                 params = {**best["params"], "n_neighbors": size}
@@ -125,6 +146,6 @@ def choose(
 
 def _tried(kind: str, params: dict[str, Any], check: Validation, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
-    figures = check.score(make(kind, params, seed))
+    figures = check.score(kind, make(kind, params, seed))
     took = round(time.perf_counter() - started, 2)
     return {"model": kind, "params": params, **figures, "seconds": took}

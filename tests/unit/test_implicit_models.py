@@ -87,3 +87,22 @@ def test_fixed_params_are_not_searched() -> None:
 def test_ease_leaves_the_candidates_past_its_measured_size() -> None:
     assert "ease" in selection.candidates(selection.AUTO, selection.EASE_AUTO_MAX_ITEMS)
     assert "ease" not in selection.candidates(selection.AUTO, selection.EASE_AUTO_MAX_ITEMS + 1)
+
+
+def test_large_catalogues_validate_untruncated_scores_that_match_the_full_lists(
+    monkeypatch,
+) -> None:
+    frame = two_tastes()
+    x = sparse.csr_matrix(
+        (np.ones(len(frame)), (frame["user_id"], frame["item_id"])), shape=(60, 20)
+    )
+    full = (x @ rp3beta_weights(x, 0.5, 0.3, 20)).toarray()
+    fast = selection.rp3beta_scorer(x, 0.5, 0.3)(x)
+    unseen = x.toarray() == 0
+    assert np.allclose(full[unseen], fast[unseen])
+    monkeypatch.setattr(selection, "EASE_AUTO_MAX_ITEMS", 5)
+    for kind in ("rp3beta", "item_knn", "als"):
+        _, params, metrics = selection.choose([kind], frame, {}, "temporal")
+        assert metrics["ndcg_at_10"] > 0.3, kind  # two tastes: far above chance
+        assert params["n_neighbors"] == 100  # no list-size stage past the threshold
+        assert len(metrics["grid"]) == len(selection.GRIDS[kind])
