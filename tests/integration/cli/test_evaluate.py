@@ -39,6 +39,8 @@ def steady(value):
     """`value` without the wall-time figures."""
     if isinstance(value, dict):
         return {k: steady(v) for k, v in value.items() if k not in VARYING}
+    if isinstance(value, list):  # the validation grid: one dict per configuration
+        return [steady(v) for v in value]
     return value
 
 
