@@ -114,6 +114,6 @@ def train(url: str, progress: bool = True) -> tuple[float, tuple[str, ...]]:
 
     started = time.perf_counter()
     options = runner.Options(validate=False, progress=progress)
-    kinds = [k for k in runner.plan(url, ("all",)) if k != runner.HYBRID]
+    kinds = [k for k in runner.plan(url, ("all",)).kinds if k != runner.HYBRID]
     outcomes = runner.train(url, kinds, options)
     return time.perf_counter() - started, tuple(o.kind for o in outcomes)

@@ -90,11 +90,18 @@ select chain::text, user_id, case_name, method, scenario, experiment, arm, reque
 select recsys.prune_exposures(%(cutoff)s, %(max_rows)s) as exposures;
 
 -- name: similar_items
+-- Co-occurrence, falling back to content and popular items (sql/14_models.sql).
 select product_id, score, reason
-  from recsys.similar_items(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
+  from recsys.similar_or_fallback(%(product_id)s, %(k)s, null, %(category)s, %(exclude)s);
 
 -- name: health
 select 1;
+
+-- name: ensure_event_type
+-- An event type a file format needs (online-retail's return), unless it exists.
+insert into recsys.event_types (name, kind, weight)
+values (%(name)s, %(kind)s, %(weight)s)
+    on conflict (name) do nothing;
 
 -- name: create_event_staging
 create temp table import_events (
@@ -254,6 +261,18 @@ update recsys.items i
 select id as item_id, embedding::real[] as embedding
   from recsys.items
  where embedding is not null;
+
+-- name: set_run_choice
+-- The implicit model and params chosen on validation (app.training.selection).
+update recsys.model_runs set kind = %(kind)s, params = %(params)s where id = %(run_id)s;
+
+-- name: active_implicit_choice
+-- What the hybrid's blend reproduces as its collaborative part.
+select kind, params from recsys.model_runs where role = 'implicit' and active;
+
+-- name: set_popularity_half_life
+-- The half-life the hybrid's validation chose (sql/14_models.sql).
+select recsys.set_popularity_half_life(make_interval(secs => %(days)s * 86400));
 
 -- name: set_run_params
 update recsys.model_runs set params = %(params)s where id = %(run_id)s;

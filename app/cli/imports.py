@@ -17,7 +17,7 @@ SEP = {"tab": "\t", "\\t": "\t", "comma": ",", "pipe": "|", "semicolon": ";"}
 def file_options(f: Any) -> Any:
     for option in reversed(
         [
-            click.option("--preset", help="movielens-100k or movielens-csv."),
+            click.option("--preset", help="movielens-100k, movielens-csv or online-retail."),
             click.option("--sep", help="Field separator (a character, or tab/comma/pipe)."),
             click.option("--header/--no-header", default=None, help="First line names columns."),
             click.option("--columns", help="Comma-separated roles by position; '-' skips."),

@@ -9,7 +9,20 @@ import psycopg
 
 from app.cli.common import Failure, database
 
-CHOICES = ["all", "svd", "svdpp", "ease", "item_knn", "content", "semantic", "hybrid"]
+CHOICES = [
+    "all",
+    "svd",
+    "svdpp",
+    "implicit",
+    "ease",
+    "rp3beta",
+    "als",
+    "bpr",
+    "item_knn",
+    "content",
+    "semantic",
+    "hybrid",
+]
 
 
 @click.command()
@@ -20,9 +33,12 @@ CHOICES = ["all", "svd", "svdpp", "ease", "item_knn", "content", "semantic", "hy
     multiple=True,
     default=["all"],
     show_default=True,
-    help="Model to train (repeatable). all: svd where ratings exist, ease (item_knn"
-    " beyond 20 000 items), content where items have text, then hybrid (blend weights)."
-    " semantic: sentence-transformers embeddings (the [semantic] extra).",
+    help="Model to train (repeatable). all: svd where ratings exist, implicit where events"
+    " exist, content where items have text, then hybrid (blend weights), saying which it"
+    " skipped and why. implicit: ease, rp3beta, als or item_knn, whichever ranks best on a"
+    " validation split (ease only up to 4 000 items); each implicit model's tunables are"
+    " chosen on that split too. semantic: sentence-transformers embeddings (the [semantic]"
+    " extra).",
 )
 @click.option("--no-validate", is_flag=True, help="Skip the validation split (faster).")
 @click.option("--keep", default=3, show_default=True, help="Inactive runs kept per role.")
@@ -32,17 +48,23 @@ def train(models: tuple[str, ...], no_validate: bool, keep: int, seed: int) -> N
     from app.training import runner
 
     options = runner.Options(validate=not no_validate, keep=keep, random_state=seed)
+    skipped: dict[str, str] = {}
     try:
-        outcomes = runner.train(database(), models, options)
+        outcomes = runner.train(database(), models, options, skipped)
     except runner.NoData as error:
         raise Failure(str(error)) from None
     except Exception as error:
         raise Failure(f"training failed, the previous run stays active: {error}") from error
+    for kind, why in skipped.items():
+        click.echo(f"skipped {kind}: {why}")
     for o in outcomes:
         click.echo(
             f"run {o.run_id} ({o.kind}, {o.role}) active after {o.duration_s:.1f}s: "
             f"{summary(o.metrics)}"
         )
+        chosen = choice(o.metrics, o.role)
+        if chosen:
+            click.echo(f"  {chosen}")
 
 
 def summary(metrics: dict[str, Any]) -> str:
@@ -65,6 +87,9 @@ def models(ctx: click.Context) -> None:
         click.echo("no model runs yet; train with `recsys train`")
     for run in runs:
         click.echo(describe(run))
+        chosen = choice(run["metrics"], run["role"], run["params"]) if run["active"] else ""
+        if chosen:
+            click.echo(f"        {chosen}")
     order = serving_order([r for r in runs if r["active"]])
     if order:
         click.echo(order)
@@ -83,6 +108,32 @@ def serving_order(active: list[dict[str, Any]]) -> str | None:
         f"case=collaborative tries {by_role[first]['kind']} first: validation NDCG@10 "
         f"{fmt(ndcg[first])} vs {by_role[second]['kind']} {fmt(ndcg[second])}"
     )
+
+
+def choice(metrics: dict[str, Any], role: str, params: dict[str, Any] | None = None) -> str:
+    """What validation chose: the implicit grid's winner, the hybrid's weights."""
+    if role == "implicit" and metrics.get("chosen_by") == "validation":
+        grid = metrics.get("grid", [])
+        best = max(grid, key=lambda row: row["ndcg_at_10"]) if grid else {}
+        tried = sorted({row["model"] for row in grid})
+        shown = ", ".join(f"{k}={v}" for k, v in sorted(best.get("params", {}).items()))
+        return (
+            f"chosen on validation ({metrics.get('split')}): {best.get('model')} {shown};"
+            f" {len(grid)} configurations of {', '.join(tried)} tried"
+        )
+    if role == "hybrid" and params:
+        weights = params.get("weights", {})
+        parts = [
+            f"{bucket}: " + " ".join(f"{s}={w:g}" for s, w in blend.items() if w)
+            for bucket, blend in weights.items()
+        ]
+        extra = (
+            f"; popularity half-life {params['half_life_days']:g} days"
+            if "half_life_days" in params
+            else ""
+        )
+        return "blend weights chosen on validation: " + "; ".join(parts) + extra
+    return ""
 
 
 def fmt(value: float | None) -> str:

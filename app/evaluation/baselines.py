@@ -83,6 +83,19 @@ def ease_lists(train: pd.DataFrame, users: list[str], k: int, lam: float, weight
     return layout.lists(users, lambda rows: np.asarray(x[rows] @ b), k)
 
 
+def knn_lists(train: pd.DataFrame, users: list[str], k: int) -> Lists:
+    """Item-kNN: cosine between items over each user's whole (binary) history,
+    every neighbour kept; score(j) = sum over the user's items of cos(i, j)."""
+    layout = Training.of(train)
+    x = layout.seen.astype(np.float64).tocsc()
+    norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0))).ravel()
+    xn = sparse.csr_matrix(x @ sparse.diags(1 / np.maximum(norms, 1e-12)))
+    sims = sparse.csr_matrix(xn.T @ xn)
+    sims.setdiag(0)
+    seen = layout.seen.astype(np.float64)
+    return layout.lists(users, lambda rows: np.asarray((seen[rows] @ sims).todense()), k)
+
+
 def fits_ease(train: pd.DataFrame) -> bool:
     return int(train["item_id"].nunique()) <= EASE_MAX_ITEMS
 

@@ -94,6 +94,7 @@ def evaluate(
                 progress=False,
                 random_state=protocol.seed,
                 params={"hybrid": {"validation": protocol.split}},
+                validation=protocol.split,
             )
             outcomes = runner.train(url, ["all"], options)
         ctx = scoring.Context.of(
@@ -131,6 +132,7 @@ def evaluate(
 def split_source(url: str, source: sources.Source, protocol: Protocol) -> Split:
     if source.event_types:
         scratch.set_event_types(url, source.event_types)
+    scratch.ensure_event_types(url, source.extra_types)
     if protocol.split != "random" and source.events["ts"].isna().any():
         raise sources.SourceError(
             f"--split {protocol.split} needs event times; the events have none (use --split random)"
@@ -222,6 +224,7 @@ def reference_lists(parts: Split, protocol: Protocol, bar: Progress) -> dict[str
         lists = {
             "random": baselines.random_lists(parts.train, users, k, seed),
             "most_popular": baselines.popular_lists(parts.train, users, k),
+            "item_knn": baselines.knn_lists(parts.train, users, k),
         }
         tuning: dict[str, Any] = {}
         if baselines.fits_ease(parts.train):
@@ -231,6 +234,8 @@ def reference_lists(parts: Split, protocol: Protocol, bar: Progress) -> dict[str
             lists["ease"] = baselines.ease_lists(
                 parts.train, users, k, tuning["lam"], tuning["weighting"]
             )
+            # The plain reference of issue 15: binary, lambda 200, nothing tuned.
+            lists["ease_200"] = baselines.ease_lists(parts.train, users, k, 200.0, "binary")
     return {"lists": lists, "tuning": tuning}
 
 

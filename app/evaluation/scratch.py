@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -76,6 +76,14 @@ def set_event_types(url: str, event_types: list[dict[str, Any]]) -> None:
     with psycopg.connect(url) as conn:
         for row in event_types:
             conn.execute(queries.get("evaluation_set_event_type"), row)
+        conn.commit()
+
+
+def ensure_event_types(url: str, event_types: Sequence[dict[str, Any]]) -> None:
+    """Event types a file format needs, created unless they exist."""
+    with psycopg.connect(url) as conn:
+        for row in event_types:
+            conn.execute(queries.get("ensure_event_type"), row)
         conn.commit()
 
 

@@ -36,6 +36,8 @@ class Source:
     items: list[dict[str, Any]] = field(default_factory=list)
     items_file: tuple[Path, FileFormat] | None = None
     event_types: list[dict[str, Any]] = field(default_factory=list)
+    # Types the file's format needs beyond the defaults (online-retail's return).
+    extra_types: tuple[dict[str, Any], ...] = ()
 
 
 class SourceError(ValueError):
@@ -69,7 +71,7 @@ def from_file(path: Path, fmt: FileFormat, items: tuple[Path, FileFormat] | None
     frame = pd.concat(parts, ignore_index=True).reindex(columns=EVENT_COLUMNS)
     frame["value"] = pd.to_numeric(frame["value"]).astype("float64")
     frame["ts"] = pd.to_datetime(frame["ts"], utc=True, format="ISO8601")
-    return Source(str(path), _checked(frame), [], items, [])
+    return Source(str(path), _checked(frame), [], items, [], fmt.event_types)
 
 
 def _checked(frame: pd.DataFrame) -> pd.DataFrame:

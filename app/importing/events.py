@@ -36,6 +36,8 @@ def import_events(url: str, path: Path, fmt: FileFormat, progress: bool | None =
         ) as bar,
     ):
         conn.execute(queries.get("create_event_staging"))
+        for event_type in fmt.event_types:
+            conn.execute(queries.get("ensure_event_type"), event_type)
         for chunk in reader.chunks(path, fmt):
             _copy(conn, to_events(chunk, fmt))
             bar.update(len(chunk))
@@ -47,11 +49,20 @@ def import_events(url: str, path: Path, fmt: FileFormat, progress: bool | None =
 
 def to_events(chunk: pd.DataFrame, fmt: FileFormat) -> pd.DataFrame:
     """Validate one chunk; raise RowError naming the first bad line."""
+    if fmt.skip_anonymous:
+        users = reader.column(chunk, "user")
+        assert users is not None
+        chunk = chunk[users.str.strip() != ""]
     out = pd.DataFrame({"line": chunk["line"]})
     out["user_id"] = _required_text(chunk, "user")
     out["product_id"] = _required_text(chunk, "item")
     types = reader.column(chunk, "type")
     out["event_type"] = types.str.strip() if types is not None else fmt.event_type
+    invoices = reader.column(chunk, "invoice")
+    if invoices is not None:
+        invoices = invoices.str.strip()
+        _reject(chunk, invoices == "", "empty invoice")
+        out["event_type"] = invoices.str.startswith("C").map({True: "return", False: "purchase"})
     _reject(chunk, out["event_type"] == "", "empty event type")
     out["value"] = _numbers(chunk, reader.column(chunk, "value"))
     out["ts"] = _times(chunk, reader.column(chunk, "time"), fmt.time_unit)
@@ -60,6 +71,9 @@ def to_events(chunk: pd.DataFrame, fmt: FileFormat) -> pd.DataFrame:
         keys = keys.str.strip()
         _reject(chunk, keys.str.len() > MAX_ID, f"event id longer than {MAX_ID} characters")
     out["event_id"] = keys.replace("", None) if keys is not None else None
+    if invoices is not None and keys is None:
+        # The invoice kept for baskets; the line keeps repeated lines apart.
+        out["event_id"] = invoices + "/" + chunk["line"].astype(str)
     return out
 
 

@@ -32,7 +32,7 @@ def import_items(url: str, path: Path, fmt: FileFormat, progress: bool | None = 
             total=total, unit="items", desc="import items", disable=progress is False or None
         ) as bar,
     ):
-        for chunk in reader.chunks(path, fmt):
+        for chunk in _item_chunks(path, fmt):
             for batch in _batches(list(to_items(chunk, fmt))):
                 conn.execute(queries.get("upsert_items"), {"items": Jsonb(batch)})
                 imported += [item["product_id"] for item in batch]
@@ -44,6 +44,37 @@ def import_items(url: str, path: Path, fmt: FileFormat, progress: bool | None = 
         embeddings.embed(conn, imported)
         conn.commit()
     return done
+
+
+def _item_chunks(path: Path, fmt: FileFormat) -> Iterator[pd.DataFrame]:
+    if not fmt.grouped:
+        yield from reader.chunks(path, fmt)
+        return
+    chunks = list(reader.chunks(path, fmt))
+    if chunks:
+        yield grouped(pd.concat(chunks, ignore_index=True))
+
+
+def grouped(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per item id of a transaction log: the first line it appears on,
+    its most frequent title, its median price and its countries ('|'-joined)."""
+    name = {role: reader.column_name(rows, role) for role in ("id", "title", "price", "country")}
+    assert name["id"] is not None
+    ids = rows[name["id"]].str.strip()
+    out = rows.groupby(ids, sort=False).agg(line=("line", "min")).reset_index()
+    if name["title"]:
+        titles = rows[name["title"]].str.strip()
+        counted = titles[titles != ""].groupby(ids).value_counts()
+        best = counted.groupby(level=0).head(1).reset_index(level=1).iloc[:, 0]
+        out[name["title"]] = out[name["id"]].map(best).fillna("")
+    if name["price"]:
+        prices = pd.to_numeric(rows[name["price"]], errors="coerce")
+        out[name["price"]] = out[name["id"]].map(prices[prices > 0].groupby(ids).median())
+    if name["country"]:
+        countries = rows[name["country"]].str.strip()
+        joined = countries[countries != ""].groupby(ids).agg(lambda c: "|".join(sorted(set(c))))
+        out[name["country"]] = out[name["id"]].map(joined).fillna("")
+    return out.sort_values("line").reset_index(drop=True)
 
 
 def to_items(chunk: pd.DataFrame, fmt: FileFormat) -> Iterator[dict[str, Any]]:
@@ -78,12 +109,18 @@ def _categories(chunk: pd.DataFrame, row: pd.Series, fmt: FileFormat) -> list[st
     return [c.strip() for c in raw.split(fmt.category_sep) if c.strip() and c.strip() != NO_GENRES]
 
 
-def _attributes(chunk: pd.DataFrame, row: pd.Series) -> dict[str, str]:
-    attrs = {}
+def _attributes(chunk: pd.DataFrame, row: pd.Series) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
     for role in ("release_date", "imdb_url"):
         value = _cell(chunk, row, role)
         if value:
             attrs[role] = value
+    price = reader.column_name(chunk, "price")
+    if price and pd.notna(pd.to_numeric(row[price], errors="coerce")):
+        attrs["price"] = round(float(row[price]), 4)
+    countries = _cell(chunk, row, "country")
+    if countries:
+        attrs["countries"] = countries.split("|")
     return attrs
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,7 +24,8 @@ class RowError(ValueError):
 
 
 def count_rows(path: Path, fmt: FileFormat) -> int:
-    with path.open("rb") as f:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
         lines = sum(1 for _ in f)
     return max(lines - int(fmt.header), 0)
 

@@ -36,6 +36,13 @@ def default_params(kind: str, random_state: int, given: dict[str, Any]) -> dict[
     return {**HybridWeights(random_state=random_state).params(), **given}
 
 
+def implicit_choice(url: str) -> dict[str, Any]:
+    """{model, model_params} of the active implicit run; empty without one."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(queries.get("active_implicit_choice")).fetchone()
+    return {"model": row[0], "model_params": row[1]} if row else {}
+
+
 def has_text(conn: psycopg.Connection[Any]) -> bool:
     _, texts = embeddings.read_items(conn)
     conn.rollback()
@@ -122,6 +129,9 @@ def fit_and_write(
         queries.get("set_run_params"),
         {"run_id": run_id, "params": psycopg.types.json.Jsonb(model.params())},
     )
+    if "popularity" in model.metrics:
+        days = model.metrics["popularity"]["half_life_days"]
+        conn.execute(queries.get("set_popularity_half_life"), {"days": days})
     size = {"users": int(frame["user_id"].nunique()), "rows": len(frame), "embedded": len(vectors)}
     longest = model.metrics.get("20+", {})
     headline = {"ndcg_at_10": longest["ndcg_at_10"]} if "ndcg_at_10" in longest else {}

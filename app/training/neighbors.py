@@ -99,9 +99,13 @@ class ItemKNN:
         norms = np.sqrt(np.asarray(x.multiply(x).sum(axis=0))).ravel()
         xn = (x @ sparse.diags(1 / np.maximum(norms, 1e-12))).tocsc()
         blocks = []
-        for start in range(0, xn.shape[1], self.chunk):
-            sims = np.asarray((xn[:, start : start + self.chunk].T @ xn).todense())
+        to_items = sparse.csr_matrix(xn.T)
+        chunk = max(64, min(self.chunk, 20_000_000 // max(xn.shape[0], 1)))
+        for start in range(0, xn.shape[1], chunk):
+            # Sparse x dense: a sparse product would build a mostly dense result slowly.
+            sims = (to_items @ xn[:, start : start + chunk].toarray()).T
             sims[np.arange(sims.shape[0]), np.arange(start, start + sims.shape[0])] = 0
+            sims = np.ascontiguousarray(sims)
             blocks.append(top_per_row(sims, self.n_neighbors))
         self.model = Neighbors(index, sparse.vstack(blocks).tocsr())
         return self

@@ -12,17 +12,19 @@ import pandas as pd
 import psycopg
 from tqdm import tqdm
 
-from app.training import content_runs, data, store, validation
-from app.training.neighbors import EASE, EASE_LAMBDA, EASE_MAX_ITEMS, N_NEIGHBORS, ItemKNN
+from app.training import content_runs, data, selection, store, validation
+from app.training.neighbors import EASE_LAMBDA, N_NEIGHBORS
 from app.training.surprise_models import DEFAULTS, MatrixFactorization
 
 log = logging.getLogger(__name__)
 
 EXPLICIT = ("svd", "svdpp")
-IMPLICIT = ("ease", "item_knn")
+IMPLICIT = selection.FAMILIES
+# `--model implicit`: the implicit model itself chosen on validation (selection.AUTO).
+CHOSEN = "implicit"
 CONTENT = content_runs.CONTENT
 HYBRID = content_runs.HYBRID
-MODELS = (*EXPLICIT, *IMPLICIT, *CONTENT, HYBRID)
+MODELS = (*EXPLICIT, *IMPLICIT, CHOSEN, *CONTENT, HYBRID)
 KEEP_RUNS = 3
 
 
@@ -36,6 +38,8 @@ class Options:
     random_state: int = 0
     progress: bool = True
     params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # How implicit models hold out their validation part (app.evaluation.split).
+    validation: str = "temporal"
 
 
 @dataclass(frozen=True)
@@ -60,17 +64,26 @@ def default_params(kind: str, options: Options) -> dict[str, Any]:
         return content_runs.default_params(kind, options.random_state, given)
     if kind in EXPLICIT:
         return {**DEFAULTS[kind], "random_state": options.random_state, **given}
-    # ln(1 + weighted score): a purchase counts more than a view, with diminishing
-    # returns; on ml-100k it also ranked better than binary (docs/models.md).
-    base = {"n_neighbors": N_NEIGHBORS, "weighting": "log"}
-    return {**base, "lam": EASE_LAMBDA, **given} if kind == "ease" else {**base, **given}
+    # Given params are fixed; validation searches the others (app.training.selection).
+    return dict(given)
 
 
-def make_model(kind: str, params: dict[str, Any]) -> Any:
+def unvalidated(kind: str, n_items: int, given: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """Without validation: the documented defaults (EASE while it is cheap)."""
+    if kind == CHOSEN:
+        kind = selection.candidates(selection.AUTO, n_items)[0]
+    # ln(1 + weighted score): a purchase counts more than a view, with diminishing returns.
+    base: dict[str, Any] = {"n_neighbors": N_NEIGHBORS, "weighting": "log"}
+    if kind == "ease":
+        base["lam"] = EASE_LAMBDA
+    return kind, {**base, **selection.GRIDS[kind][0], **given}
+
+
+def make_model(kind: str, params: dict[str, Any], random_state: int = 0) -> Any:
     if kind in EXPLICIT:
         rest = {k: v for k, v in params.items() if k != "random_state"}
         return MatrixFactorization(kind, params.get("random_state", 0), rest)
-    return EASE(**params) if kind == "ease" else ItemKNN(**params)
+    return selection.make(kind, params, random_state)
 
 
 def read_frame(url: str, kind: str) -> pd.DataFrame:
@@ -80,6 +93,23 @@ def read_frame(url: str, kind: str) -> pd.DataFrame:
         what = "ratings (events with a value)" if kind in EXPLICIT else "interactions"
         raise NoData(f"{kind}: no {what} to train on")
     return frame
+
+
+def choose(
+    kind: str, frame: pd.DataFrame, options: Options, step: Callable[[str], None]
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(kind, params, metrics) of an implicit run: its tunables (and with
+    `implicit` the model) chosen on validation, unless validation is off."""
+    n_items = int(frame["item_id"].nunique())
+    if not options.validate:
+        kind, params = unvalidated(kind, n_items, options.params.get(kind, {}))
+        return kind, params, {}
+    kinds = selection.candidates(selection.AUTO, n_items) if kind == CHOSEN else [kind]
+    fixed = {k: options.params.get(k, {}) for k in kinds}
+    seed = options.random_state
+    return selection.choose(
+        kinds, frame, fixed, options.validation, seed, lambda s: step(f"{kind}: {s}")
+    )
 
 
 def describe(kind: str, frame: pd.DataFrame, model: Any) -> dict[str, Any]:
@@ -106,6 +136,9 @@ def train_one(url: str, kind: str, options: Options, step: Callable[[str], None]
     """One run: fails as a 'failed' row, leaving the active run as it was."""
     role, params = role_of(kind), default_params(kind, options)
     step(f"{kind}: reading")
+    if kind == HYBRID:
+        # The blend's collaborative part is the model the implicit run chose.
+        params = {**params, **content_runs.implicit_choice(url), **options.params.get(kind, {})}
     if kind in CONTENT or kind == HYBRID:
         inputs = content_runs.read(url, kind)
         run_id, took, metrics, size = content_runs.train(
@@ -118,13 +151,13 @@ def train_one(url: str, kind: str, options: Options, step: Callable[[str], None]
         conn.commit()
         started = time.perf_counter()
         try:
-            outcome = fit_and_store(conn, run_id, kind, frame, options, params, step)
+            chosen, metrics, size = fit_and_store(conn, run_id, kind, frame, options, params, step)
         except BaseException as error:
             conn.rollback()
             store.fail(conn, run_id, f"{type(error).__name__}: {error}", elapsed(started))
             conn.commit()
             raise
-        return Outcome(run_id, kind, role, elapsed(started), *outcome)
+        return Outcome(run_id, chosen, role, elapsed(started), metrics, size)
 
 
 def fit_and_store(
@@ -135,58 +168,84 @@ def fit_and_store(
     options: Options,
     params: dict[str, Any],
     step: Callable[[str], None],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """(kind, metrics, data) of the run, written and activated."""
     started = time.perf_counter()
     metrics: dict[str, Any] = {}
-    if options.validate:
+    if kind in EXPLICIT and options.validate:
         step(f"{kind}: validating")
-        check = validation.explicit if kind in EXPLICIT else validation.implicit
-        metrics = check(make_model(kind, params), frame)
+        metrics = validation.explicit(make_model(kind, params), frame)
+    elif kind not in EXPLICIT:
+        kind, params, metrics = choose(kind, frame, options, step)
+        store.set_choice(conn, run_id, kind, params)
     step(f"{kind}: fitting {len(frame):,} rows")
-    model = make_model(kind, params).fit(frame)
+    model = make_model(kind, params, options.random_state).fit(frame)
     step(f"{kind}: writing run {run_id}")
     write(conn, run_id, kind, model)
     size = describe(kind, frame, model)
     store.finish(conn, run_id, metrics, size, elapsed(started))
     store.prune(conn, role_of(kind), options.keep)
     conn.commit()
-    return metrics, size
+    return kind, metrics, size
 
 
 def elapsed(started: float) -> float:
     return round(time.perf_counter() - started, 3)
 
 
-def implicit_kind(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        frame = data.interactions(conn)
-    return "ease" if frame["item_id"].nunique() <= EASE_MAX_ITEMS else "item_knn"
+@dataclass(frozen=True)
+class Plan:
+    """The models to train in order, and those `all` leaves out with the reason."""
+
+    kinds: list[str]
+    skipped: dict[str, str] = field(default_factory=dict)
 
 
-def plan(url: str, models: Sequence[str]) -> list[str]:
-    """`all`: SVD where ratings exist, EASE (item_knn beyond EASE_MAX_ITEMS items),
-    content where items have text, then the hybrid weights (last: they read the others)."""
+def plan(url: str, models: Sequence[str]) -> Plan:
+    """`all`: SVD where ratings exist, the implicit model chosen on validation
+    where interactions exist, content where items have text, then the hybrid
+    weights (last: they read the others). Nothing to learn from is NoData."""
     named = [m for m in dict.fromkeys(models) if m != "all"]
     if "all" not in models:
-        return named
+        return Plan(named)
     with psycopg.connect(url) as conn:
         has_ratings = not data.ratings(conn).empty
+        has_events = not data.interactions(conn).empty
         has_text = content_runs.has_text(conn)
-    defaults = (["svd"] if has_ratings else []) + [implicit_kind(url)]
-    defaults += (["content"] if has_text else []) + [HYBRID]
+    reasons = {
+        "svd": None if has_ratings else "no ratings (events with a value)",
+        CHOSEN: None if has_events else "no interactions (the catalogue has no events yet)",
+        "content": None if has_text else "no item has a title, description, category or attribute",
+        HYBRID: None if has_events else "no interactions to fit blend weights on",
+    }
+    defaults = [m for m, why in reasons.items() if why is None]
+    skipped = {m: why for m, why in reasons.items() if why is not None and m not in named}
+    if not defaults and not named:
+        raise NoData("nothing to train: " + "; ".join(f"{m}: {w}" for m, w in skipped.items()))
     rest = [m for m in named if m not in defaults]
-    return [m for m in defaults if m != HYBRID] + rest + [HYBRID]
+    tail = [HYBRID] if HYBRID in defaults or HYBRID in named else []
+    kinds = [m for m in defaults + rest if m != HYBRID] + tail
+    return Plan(kinds, skipped)
 
 
 def train(
-    url: str, models: Sequence[str] = ("all",), options: Options | None = None
+    url: str,
+    models: Sequence[str] = ("all",),
+    options: Options | None = None,
+    skipped: dict[str, str] | None = None,
 ) -> list[Outcome]:
-    """Train each model in turn; a failure stops the rest and is re-raised."""
+    """Train each model in turn; a failure stops the rest and is re-raised.
+    `skipped` receives the models `all` left out, each with its reason."""
     options = options or Options()
-    kinds = plan(url, models)
+    chosen = plan(url, models)
+    if skipped is not None:
+        skipped.update(chosen.skipped)
+    for kind, why in chosen.skipped.items():
+        log.info("skipped %s: %s", kind, why)
     outcomes = []
-    with tqdm(total=len(kinds), desc="train", unit="model", disable=not options.progress) as bar:
-        for kind in kinds:
+    total = len(chosen.kinds)
+    with tqdm(total=total, desc="train", unit="model", disable=not options.progress) as bar:
+        for kind in chosen.kinds:
             outcomes.append(train_one(url, kind, options, bar.set_description))
             bar.update(1)
     for outcome in outcomes:

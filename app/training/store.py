@@ -27,6 +27,13 @@ def create_run(conn: Conn, kind: str, role: str, params: dict[str, Any]) -> int:
     return int(row[0])
 
 
+def set_choice(conn: Conn, run_id: int, kind: str, params: dict[str, Any]) -> None:
+    """The model and params validation chose for a run created under another name."""
+    conn.execute(
+        queries.get("set_run_choice"), {"run_id": run_id, "kind": kind, "params": Jsonb(params)}
+    )
+
+
 def vectors(matrix: np.ndarray) -> list[str]:
     """pgvector's text form, '[x,y,...]', one per row."""
     return ["[" + ",".join(f"{v:.7g}" for v in row) + "]" for row in matrix]

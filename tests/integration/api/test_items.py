@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
+from app.training import runner
 from tests.support.api import (
     co_viewed,
     count,
@@ -19,6 +20,14 @@ from tests.support.api import (
     record,
     views,
 )
+
+CATALOGUE = [
+    {"product_id": "boot-1", "title": "Leather hiking boot", "categories": ["shoes"]},
+    {"product_id": "boot-2", "title": "Leather hiking boot, wide", "categories": ["shoes"]},
+    {"product_id": "sandal-1", "title": "Beach sandal", "categories": ["shoes"]},
+    {"product_id": "cap-1", "title": "Wool cap", "categories": ["hats"]},
+    {"product_id": "scarf-1", "title": "Silk scarf", "categories": ["scarves"]},
+]
 
 SHOE = {
     "title": "Trail shoe",
@@ -202,15 +211,22 @@ async def test_post_items_with_a_bad_item_is_400_and_writes_nothing(client, conn
 # ------------------------------------------------------------------- similar
 
 
+def together(recs: list[dict]) -> list[dict]:
+    return [r for r in recs if r["reason"].startswith("chosen together by")]
+
+
 async def test_similar_items_are_the_co_occurring_ones(client):
     await co_viewed(client)
     body = await get_json(client, "/items/A/similar")
     assert body["product_id"] == "A"
     recs = body["recommendations"]
-    assert ids(recs) == ["B"]
+    assert ids(together(recs)) == ["B"]
     assert recs[0]["score"] > 0
     assert "3 users" in recs[0]["reason"]
-    assert ids((await get_json(client, "/items/C/similar"))["recommendations"]) == ["D"]
+    # Too little co-occurrence: popular items fill the list, saying why.
+    assert len(recs) == 8 and "A" not in ids(recs)
+    assert all(r["reason"].endswith("(not enough co-occurrence)") for r in recs[1:])
+    assert ids(together((await get_json(client, "/items/C/similar"))["recommendations"])) == ["D"]
 
 
 async def test_similar_items_rank_by_co_occurrence(client):
@@ -235,12 +251,36 @@ async def test_similar_items_honour_category_and_availability(client):
     in_x = await get_json(client, "/items/A/similar", category="x")
     assert ids(in_x["recommendations"]) == ["C"]
     await client.put("/items/B", json={"available": False})
-    assert ids((await get_json(client, "/items/A/similar"))["recommendations"]) == ["C"]
+    recs = (await get_json(client, "/items/A/similar"))["recommendations"]
+    assert ids(together(recs)) == ["C"] and "B" not in ids(recs)
 
 
-async def test_similar_of_an_item_without_events_is_empty(client):
-    await client.put("/items/lonely", json={})
-    assert (await get_json(client, "/items/lonely/similar"))["recommendations"] == []
+async def test_similar_on_a_catalogue_without_events_falls_back_to_content_then_category(
+    client, db_url
+):
+    await client.post("/items", json={"items": CATALOGUE})
+    runner.train(db_url, ["all"], runner.Options(progress=False))
+    recs = (await get_json(client, "/items/boot-1/similar", k=4))["recommendations"]
+    assert len(recs) == 4 and "boot-1" not in ids(recs)
+    assert recs[0]["product_id"] == "boot-2"  # the nearest text
+    why = "(not enough co-occurrence)"
+    kinds = [r["reason"].removesuffix(why).strip() for r in recs]
+    assert all(r["reason"].endswith(why) for r in recs)
+    assert kinds[0] == "similar in content"
+
+
+async def test_similar_without_events_or_embeddings_offers_the_items_category_first(client):
+    await client.post("/items", json={"items": CATALOGUE})  # no content run: no embeddings
+    recs = (await get_json(client, "/items/cap-1/similar", k=3))["recommendations"]
+    assert len(recs) == 3 and "cap-1" not in ids(recs)
+    assert all(r["reason"].endswith("(not enough co-occurrence)") for r in recs)
+    shoes = (await get_json(client, "/items/sandal-1/similar", k=2))["recommendations"]
+    # The other shoes come before anything else.
+    assert set(ids(shoes)) == {"boot-1", "boot-2"}
+    # A category filter holds through every fallback: no other hat, no list.
+    assert (await get_json(client, "/items/cap-1/similar", category="hats"))[
+        "recommendations"
+    ] == []
 
 
 async def test_similar_of_unknown_item_is_404(client):

@@ -40,6 +40,8 @@ def steady(value):
     """`value` without the wall-time figures."""
     if isinstance(value, dict):
         return {k: steady(v) for k, v in value.items() if k not in VARYING}
+    if isinstance(value, list):  # the validation grid: one dict per configuration
+        return [steady(v) for v in value]
     return value
 
 
@@ -52,7 +54,7 @@ def test_file_evaluation_writes_every_file_and_is_reproducible(run, files, tmp_p
     assert (tmp_path / "a" / "ndcg.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     result = json.loads((tmp_path / "a" / "metrics.json").read_text())
     assert set(result["strategies"]) == set(recommenders.VARIANTS)
-    assert set(result["baselines"]) == {"random", "most_popular", "ease"}
+    assert set(result["baselines"]) == {"random", "most_popular", "item_knn", "ease", "ease_200"}
     assert result["data"]["test_users"] == 30 and result["data"]["test_pairs"] == 30 * 3
     # Users prefer a genre: the trained strategies must beat random lists.
     assert result["strategies"]["hybrid"]["ndcg"] > result["baselines"]["random"]["ndcg"]

@@ -127,3 +127,55 @@ def test_overlong_event_id_is_named_with_its_line(run, db_url, tmp_path):
     assert result.exit_code == 1
     assert "line 2" in result.output and "event id longer than 256" in result.output
     assert count(db_url, "events") == 0
+
+
+RETAIL = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850,"
+    "United Kingdom\n"
+    "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850,United Kingdom\n"
+    '536366,71053,"WHITE METAL LANTERN, LARGE",6,2010-12-01 08:28:00,3.5,,France\n'
+    "536367,85123A,WHITE HANGING HEART T-LIGHT HOLDER,2,2010-12-01 09:00:00,2.75,13047,France\n"
+    "C536379,71053,WHITE METAL LANTERN,-1,2010-12-01 09:41:00,3.39,17850,United Kingdom\n"
+)
+
+
+def test_online_retail_preset(run, db_url, tmp_path):
+    path = tmp_path / "online_retail.csv"
+    path.write_text(RETAIL)
+    events = run("import", "events", path, "--preset", "online-retail")
+    assert events.exit_code == 0, events.output
+    items = run("import", "items", path, "--preset", "online-retail")
+    assert items.exit_code == 0, items.output
+    with psycopg.connect(db_url) as conn:
+        rows = conn.execute(
+            "select u.external_id, i.external_id, t.name, t.kind, e.event_key"
+            "  from recsys.events e join recsys.users u on u.id = e.user_id"
+            "  join recsys.items i on i.id = e.item_id"
+            "  join recsys.event_types t on t.id = e.type_id order by e.event_key"
+        ).fetchall()
+        catalogue = conn.execute(
+            "select external_id, title, attributes from recsys.items order by 1"
+        ).fetchall()
+    # The anonymous sale (no CustomerID) is left out; the C invoice is a neutral return.
+    assert rows == [
+        ("17850", "85123A", "purchase", "positive", "536365/2"),
+        ("17850", "71053", "purchase", "positive", "536365/3"),
+        ("13047", "85123A", "purchase", "positive", "536367/5"),
+        ("17850", "71053", "return", "neutral", "C536379/6"),
+    ]
+    assert catalogue == [
+        (
+            "71053",
+            "WHITE METAL LANTERN",
+            {"price": 3.39, "countries": ["France", "United Kingdom"]},
+        ),
+        (
+            "85123A",
+            "WHITE HANGING HEART T-LIGHT HOLDER",
+            {"price": 2.65, "countries": ["France", "United Kingdom"]},
+        ),
+    ]
+    # Importing the same file again stores nothing twice.
+    again = run("import", "events", path, "--preset", "online-retail")
+    assert again.exit_code == 0 and count(db_url, "events") == 4

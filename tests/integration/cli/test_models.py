@@ -16,11 +16,30 @@ def test_train_list_and_roll_back(run, conn):
     assert "ndcg_at_10=" in second.output
     listing = run("models")
     assert listing.exit_code == 0, listing.output
-    lines = listing.output.splitlines()
+    lines = [line for line in listing.output.splitlines() if not line.startswith("        ")]
     assert lines[0].startswith("*    2  ease") and lines[1].startswith("     1  ease")
+    # Under the active run: what validation chose.
+    assert listing.output.splitlines()[1].startswith("        chosen on validation (temporal")
     back = run("models", "activate", 1)
     assert back.exit_code == 0 and "run 1 (ease) is the active implicit model" in back.output
     assert run("models").output.splitlines()[1].startswith("*    1")
+
+
+def test_train_on_a_catalogue_without_events_trains_content_and_says_what_it_skipped(run, conn):
+    conn.execute(
+        "insert into recsys.items (external_id, title) values"
+        " ('boot', 'Leather hiking boot'), ('boot-2', 'Leather walking boot'),"
+        " ('sandal', 'Leather beach sandal')"
+    )
+    conn.commit()
+    result = run("train")
+    assert result.exit_code == 0, result.output
+    assert "skipped svd: no ratings" in result.output
+    assert "skipped implicit: no interactions" in result.output
+    assert "skipped hybrid: no interactions" in result.output
+    assert "(content, content) active" in result.output
+    embedded = conn.execute("select count(embedding) from recsys.items").fetchone()[0]
+    assert embedded == 3
 
 
 def test_models_says_which_model_collaborative_tries_first(run, conn):
@@ -33,7 +52,8 @@ def test_models_says_which_model_collaborative_tries_first(run, conn):
 
 def test_errors_are_one_line(run, conn):
     empty = run("train")
-    assert empty.exit_code == 1 and "no interactions to train on" in empty.output
+    assert empty.exit_code == 1 and "nothing to train" in empty.output
+    assert "implicit: no interactions" in empty.output
     missing = run("models", "activate", 99)
     assert missing.exit_code == 1 and "unknown model run 99" in missing.output
     load(conn, views_of_groups())

@@ -66,7 +66,7 @@ def test_adaptive_before_training_uses_the_default_weights(conn):
 def test_adaptive_weights_come_from_the_active_run(conn, db_url):
     load(conn)
     outcomes = runner.train(db_url, ["all"], FAST)
-    assert [o.kind for o in outcomes] == ["ease", "content", "hybrid"]
+    assert [o.role for o in outcomes] == ["implicit", "content", "hybrid"]
     run = outcomes[-1]
     params = rows(conn, "select params from recsys.model_runs where id = %s", run.run_id)[0][0]
     assert set(params["weights"]) == {"0", "1-4", "5-19", "20+"}
