@@ -24,9 +24,12 @@ from app.api.admin_models import (
     Runs,
     Settings,
 )
+from app.api.errors import APIError
 from app.db import dashboard
 
 STATIC = resources.directory(resources.STATIC)
+
+MAX_BIGINT = 2**63 - 1
 
 bp = Blueprint("admin", __name__)
 
@@ -103,6 +106,9 @@ async def models(query_args: RunsArgs) -> Runs:
 async def activate(run_id: int) -> ActivatedRun:
     """Make a ready run the active model of its role (roll back or forward);
     404 for an unknown run, 409 for one not ready."""
+    if not 0 < run_id <= MAX_BIGINT:
+        # No such run can exist; a bigint parameter could not even carry it.
+        raise APIError(404, "not_found", f"unknown model run {run_id}", {"run": "unknown"})
     async with deps.connection() as conn:
         return ActivatedRun(**await dashboard.activate(conn, run_id))
 

@@ -105,6 +105,8 @@ async def test_models_lists_runs_and_activates_one(client, db_url):
     assert [r["id"] for r in runs if r["active"]] == [1]
     await error_of(await client.post("/admin/models/3/activate"), 409)
     await error_of(await client.post("/admin/models/99/activate"), 404)
+    # Beyond a bigint: no such run, and nothing reaches the database.
+    await error_of(await client.post(f"/admin/models/{2**64}/activate"), 404)
 
 
 async def test_settings_and_strategies(client):
