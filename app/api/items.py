@@ -25,7 +25,7 @@ from app.api.models import (
 from app.api.recommend import as_models
 from app.config import MAX_ID, MAX_ITEMS
 from app.db import items as db_items
-from app.recommenders.base import Query
+from app.recommenders.base import Query, Served
 from app.training import live_embeddings
 
 bp = Blueprint("items", __name__)
@@ -111,23 +111,12 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
     """Items most often chosen by the same users, normalised by popularity
     (`by=cooccurrence`, the default), or nearest by content embedding
     (`by=content`; popular items, saying why, when the item has no text)."""
-    query = Query(
-        product_id=product_id,
-        k=query_args.k,
-        exclude=split_ids(query_args.exclude),
-        category=query_args.category,
-    )
+    query = item_query(product_id, query_args)
     async with deps.connection() as conn:
         served = await recommenders.serve_similar(
             conn, query, query_args.by, deps.exposure("similar")
         )
-    deps.count_list(recommenders.SIMILAR, "similar")
-    return Recommendations(
-        product_id=product_id,
-        case=recommenders.SIMILAR,
-        recomm_id=served.recomm_id,
-        recommendations=as_models(served.recommendations),
-    )
+    return item_list(product_id, recommenders.SIMILAR, served)
 
 
 @bp.get("/items/<path:product_id>/bought-together")
@@ -137,18 +126,25 @@ async def bought_together(product_id: str, query_args: ListArgs) -> Recommendati
     """Items bought in the same basket: purchases by one user within an hour of
     a purchase of this item (settings.basket_gap; an invoice's lines are one
     basket), most shared baskets first."""
-    query = Query(
-        product_id=product_id,
-        k=query_args.k,
-        exclude=split_ids(query_args.exclude),
-        category=query_args.category,
-    )
+    query = item_query(product_id, query_args)
     async with deps.connection() as conn:
         served = await recommenders.serve_bought_together(conn, query, deps.exposure("similar"))
-    deps.count_list(recommenders.BOUGHT_TOGETHER, "similar")
+    return item_list(product_id, recommenders.BOUGHT_TOGETHER, served)
+
+
+def item_query(product_id: str, args: ListArgs) -> Query:
+    """The query of a list about one item (similar, bought together)."""
+    return Query(
+        product_id=product_id, k=args.k, exclude=split_ids(args.exclude), category=args.category
+    )
+
+
+def item_list(product_id: str, case: str, served: Served) -> Recommendations:
+    """An item's list as answered, counted in /metrics under surface `similar`."""
+    deps.count_list(case, "similar")
     return Recommendations(
         product_id=product_id,
-        case=recommenders.BOUGHT_TOGETHER,
+        case=case,
         recomm_id=served.recomm_id,
         recommendations=as_models(served.recommendations),
     )
