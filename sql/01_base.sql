@@ -43,7 +43,11 @@ create table recsys.settings (
     -- length with its own mean over the 7 windows before (recsys.trending).
     trending_window interval not null default '1 day' check (trending_window > interval '0'),
     -- Purchases by one user this close in time are one basket (recsys.bought_together).
-    basket_gap interval not null default '1 hour' check (basket_gap >= interval '0')
+    basket_gap interval not null default '1 hour' check (basket_gap >= interval '0'),
+    -- Weight of cross-occurrence ("viewed X, bought Y": recsys.cross_pairs) next
+    -- to co-occurrence in behaviour-based lists; 0 leaves them co-occurrence only.
+    cross_weight double precision not null default 1
+        check (cross_weight >= 0 and cross_weight < 'infinity')
 );
 
 insert into recsys.settings default values;

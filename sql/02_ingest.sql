@@ -45,7 +45,19 @@ create table recsys.item_type_stats (
     type_id smallint not null,
     events bigint not null default 0,
     value_sum double precision not null default 0,
+    -- Distinct users who sent this type for this item (recsys.user_item_types):
+    -- the margins of cross-occurrence's LLR.
+    users integer not null default 0,
     primary key (item_id, type_id)
+);
+
+-- Which event types each user sent for each item, every kind: one row per
+-- (user, item, type), so item_type_stats.users and cross_pairs count users once.
+create table recsys.user_item_types (
+    user_id bigint not null,
+    item_id bigint not null,
+    type_id smallint not null,
+    primary key (user_id, item_id, type_id)
 );
 
 -- Items a user disliked or hid (negative event types): no strategy, push or
@@ -71,6 +83,20 @@ create table recsys.item_pairs (
 -- Not covering: an INCLUDE costs ~25% more per pair write, and writes dominate.
 create index item_pairs_b_idx on recsys.item_pairs (item_b);
 
+-- Cross-occurrence (the Universal Recommender's indicators): users who sent a
+-- positive non-conversion type (view, add_to_cart) for source_item and a
+-- conversion type (purchase) for another item, target_item, within the pair
+-- window of each other's first touch. Ordered: "viewed X" predicts "bought Y".
+create table recsys.cross_pairs (
+    source_item bigint not null,
+    source_type smallint not null,
+    target_type smallint not null,
+    target_item bigint not null,
+    users integer not null,
+    primary key (source_item, source_type, target_type, target_item),
+    check (source_item <> target_item)
+);
+
 -- --------------------------------------------------------- decayed popularity
 
 create function recsys.log_add_exp(a double precision, b double precision)
@@ -91,10 +117,64 @@ return case
     then ln(weight) + ln(2) * extract(epoch from ts) / extract(epoch from half_life)
 end;
 
+-- ------------------------------------------------------------ cross-occurrence
+
+-- The cross_pairs increments of the (user, item, type) rows new to their users
+-- (uids[n], items[n], types[n]): every (source, target) pair of one user's
+-- positive rows, a source (non-conversion type) on one item and a target
+-- (conversion type) on another, within pair_window of each other's first touch
+-- (interactions.seq), with at least one side new. Their other rows are read
+-- from user_item_types, minus the new ones: the same answer whether or not the
+-- caller's snapshot already holds them. Rebuilding passes all of a user's rows.
+create function recsys.cross_pair_delta(uids bigint[], items bigint[], types smallint[],
+                                        pair_window integer)
+returns table (source_item bigint, source_type smallint, target_type smallint,
+               target_item bigint, users bigint)
+language sql stable as $$
+    with fresh as materialized (
+        select f.user_id, f.item_id, f.type_id, t.conversion as target, i.seq
+          from unnest(uids, items, types) as f(user_id, item_id, type_id)
+          join recsys.event_types t on t.id = f.type_id
+          join recsys.interactions i on i.user_id = f.user_id and i.item_id = f.item_id
+         where t.kind = 'positive'
+    ),
+    -- Per user: the window around the new rows, and whether a new row is a
+    -- target (then old sources pair with it, else only old targets can).
+    span as (
+        select f.user_id, min(f.seq) as lo, max(f.seq) as hi, bool_or(f.target) as any_target
+          from fresh f
+         group by f.user_id
+    ),
+    sided as (
+        select f.user_id, f.item_id, f.type_id, f.target, f.seq, true as fresh from fresh f
+        union all
+        select x.user_id, x.item_id, x.type_id, t.conversion, i.seq, false
+          from span s
+          join recsys.interactions i
+            on i.user_id = s.user_id
+           and (pair_window = 0 or i.seq between s.lo - pair_window and s.hi + pair_window)
+           -- interactions.conversions > 0: the user sent this item a target type.
+           and (s.any_target or i.conversions > 0)
+          join recsys.user_item_types x on x.user_id = i.user_id and x.item_id = i.item_id
+          join recsys.event_types t on t.id = x.type_id
+         where t.kind = 'positive'
+           and not exists (select 1 from fresh f
+                            where f.user_id = x.user_id and f.item_id = x.item_id
+                              and f.type_id = x.type_id)
+    )
+    select s.item_id, s.type_id, g.type_id, g.item_id, count(*)
+      from sided s
+      join sided g
+        on g.user_id = s.user_id and g.target and not s.target and g.item_id <> s.item_id
+       and (s.fresh or g.fresh)
+       and (pair_window = 0 or abs(s.seq - g.seq) <= pair_window)
+     group by 1, 2, 3, 4
+$$;
+
 -- -------------------------------------------------------------------- trigger
 
--- Keeps interactions, item_stats, item_type_stats, rejections and item_pairs
--- exact in the same transaction as the events, for a single INSERT, a batch
+-- Keeps interactions, item_stats, item_type_stats, rejections, item_pairs,
+-- user_item_types and cross_pairs exact in the same transaction as the events, for a single INSERT, a batch
 -- and COPY alike (one call per statement), then wakes the listeners with one
 -- small NOTIFY per user. Negative and neutral events build no interactions, so
 -- they never count as co-occurrence.
@@ -226,15 +306,38 @@ begin
         on conflict (item_a, item_b) do update set users = p.users + excluded.users;
 
     -- A statement of its own, so after item_stats whatever order the CTEs above
-    -- run in: recsys.rebuild_users locks the two in this order too.
-    insert into recsys.item_type_stats as c (item_id, type_id, events, value_sum)
-    select item_id, type_id, count(*), coalesce(sum(value), 0)
-      from new_events
-     group by item_id, type_id
-     order by item_id, type_id
-        on conflict (item_id, type_id) do update set
-           events = c.events + excluded.events,
-           value_sum = c.value_sum + excluded.value_sum;
+    -- run in (recsys.rebuild_users locks the two in this order too), and after
+    -- interactions, whose seq the cross-occurrence window reads.
+    with typed_fresh as (
+        -- The user locks above make "new to the user" exact, as for interactions.
+        insert into recsys.user_item_types as x (user_id, item_id, type_id)
+        select distinct user_id, item_id, type_id from new_events order by 1, 2, 3
+            on conflict do nothing
+        returning x.user_id, x.item_id, x.type_id
+    ),
+    type_stats as (
+        insert into recsys.item_type_stats as c (item_id, type_id, events, value_sum, users)
+        select e.item_id, e.type_id, e.events, e.value_sum, coalesce(f.users, 0)
+          from (select item_id, type_id, count(*) as events, coalesce(sum(value), 0) as value_sum
+                  from new_events group by 1, 2) e
+          left join (select item_id, type_id, count(*) as users
+                       from typed_fresh group by 1, 2) f using (item_id, type_id)
+         order by e.item_id, e.type_id
+            on conflict (item_id, type_id) do update set
+               events = c.events + excluded.events,
+               value_sum = c.value_sum + excluded.value_sum,
+               users = c.users + excluded.users
+    )
+    insert into recsys.cross_pairs as p (source_item, source_type, target_type, target_item, users)
+    select source_item, source_type, target_type, target_item, users
+      from recsys.cross_pair_delta(
+               array(select f.user_id from typed_fresh f),
+               array(select f.item_id from typed_fresh f),
+               array(select f.type_id from typed_fresh f),
+               cfg.pair_window)
+     order by 1, 2, 3, 4
+        on conflict (source_item, source_type, target_type, target_item)
+        do update set users = p.users + excluded.users;
 
     -- A hint, never the data: listeners re-query what they need.
     perform pg_notify('recsys_events', json_build_object(

@@ -28,6 +28,18 @@ create table recsys.neighbor_lists_state (
 
 insert into recsys.neighbor_lists_state default values;
 
+-- Each source item's strongest cross-occurrence targets per source type
+-- (recsys.cross_pairs, under the same measure), written by the same refresh:
+-- an item with a neighbor_lists row and no row here has no targets.
+create table recsys.cross_lists (
+    item_id bigint not null,
+    source_type smallint not null,
+    measure text not null,
+    targets bigint[] not null,
+    similarities double precision[] not null,
+    primary key (item_id, source_type)
+);
+
 -- ----------------------------------------------------------------- similarity
 
 -- x * ln(x), with 0 * ln 0 = 0. A plain expression, so callers inline it.
@@ -72,6 +84,22 @@ begin
     end if;
     return measure;
 end;
+$$;
+
+-- Cross-occurrence similarity of each (source item, source type) with its
+-- targets, from the users behind each side (item_type_stats.users), summed over
+-- target types; `items` null: every source item.
+create function recsys.cross_similarities(items bigint[], measure text, n_users double precision)
+returns table (source_item bigint, source_type smallint, target_item bigint,
+               sim double precision)
+language sql stable as $$
+    select c.source_item, c.source_type, c.target_item,
+           sum(recsys.similarity(measure, c.users, sa.users, sb.users, n_users))
+      from recsys.cross_pairs c
+      join recsys.item_type_stats sa on sa.item_id = c.source_item and sa.type_id = c.source_type
+      join recsys.item_type_stats sb on sb.item_id = c.target_item and sb.type_id = c.target_type
+     where items is null or c.source_item = any(items)
+     group by 1, 2, 3
 $$;
 
 -- -------------------------------------------------------------------- refresh
@@ -126,6 +154,17 @@ begin
       ) l on l.item_id = s.item_id
      where items is null or s.item_id = any(items);
     get diagnostics written = row_count;
+    delete from recsys.cross_lists where items is null or item_id = any(items);
+    insert into recsys.cross_lists (item_id, source_type, measure, targets, similarities)
+    select ranked.source_item, ranked.source_type, cfg.similarity,
+           array_agg(ranked.target_item order by ranked.rank),
+           array_agg(ranked.sim order by ranked.rank)
+      from (select c.source_item, c.source_type, c.target_item, c.sim,
+                   row_number() over (partition by c.source_item, c.source_type
+                                      order by c.sim desc, c.target_item) as rank
+              from recsys.cross_similarities(items, cfg.similarity, n_users) c) ranked
+     where ranked.rank <= cfg.neighbor_list_size
+     group by ranked.source_item, ranked.source_type;
     return written;
 end;
 $$;
@@ -174,7 +213,9 @@ $$;
 -- the source item; neighbours of items the user rejected (dislike, hide) lose
 -- that type's weight x similarity, decayed the same way. Tops up with popular items when history runs short.
 -- Sources with a refreshed list (recsys.neighbor_lists) contribute its entries;
--- the others are scored live from item_pairs.
+-- the others are scored live from item_pairs. Cross-occurrence adds, with
+-- settings.cross_weight, the targets of the source under the types the user
+-- sent it (recsys.cross_lists, or live from cross_pairs likewise).
 create function recsys.behavior_based(
     for_user text, k integer default 10, exclude text[] default '{}',
     category text default null, include_seen boolean default false, measure text default null
@@ -247,14 +288,16 @@ begin
                     on l.item_id = r.item_id and l.measure = behavior_based.measure
             ),
             neighbours as materialized (
-                select r.item_id as source_id, nb.item_id, r.w * nb.sim as contribution
+                select r.item_id as source_id, nb.item_id, r.w * nb.sim as contribution,
+                       false as crossed
                   from recent r
                  cross join lateral unnest(r.neighbors, r.similarities) as nb(item_id, sim)
                  where r.neighbors is not null
                 union all
                 -- LATERAL: a few index probes per source item, never a scan of all pairs.
                 select r.item_id, nb.item_id,
-                       r.w * recsys.similarity(measure, nb.users, r.users, sb.users, n_users)
+                       r.w * recsys.similarity(measure, nb.users, r.users, sb.users, n_users),
+                       false
                   from recent r
                  cross join lateral (
                        select p.item_b as item_id, p.users
@@ -265,6 +308,23 @@ begin
                  ) nb
                   join recsys.item_stats sb on sb.item_id = nb.item_id
                  where r.neighbors is null
+                union all
+                -- Cross-occurrence: what was bought by the users who viewed (or
+                -- carted) what this user did, by the type this user sent.
+                select r.item_id, cl.item_id, r.w * cfg.cross_weight * cl.sim, true
+                  from recent r
+                  join recsys.user_item_types x on x.user_id = uid and x.item_id = r.item_id
+                  join recsys.cross_lists c
+                    on c.item_id = r.item_id and c.source_type = x.type_id
+                   and c.measure = behavior_based.measure
+                 cross join lateral unnest(c.targets, c.similarities) as cl(item_id, sim)
+                 where cfg.cross_weight > 0 and r.neighbors is not null
+                union all
+                select r.item_id, c.target_item, r.w * cfg.cross_weight * c.sim, true
+                  from recent r
+                  join recsys.user_item_types x on x.user_id = uid and x.item_id = r.item_id
+                 cross join lateral recsys.cross_similarities(array[r.item_id], measure, n_users) c
+                 where cfg.cross_weight > 0 and r.neighbors is null and c.source_type = x.type_id
             ),
             top as (
                 select i.id, i.external_id, sc.score
@@ -288,13 +348,14 @@ begin
             ),
             -- The reason names the source that contributed most, for the k winners only.
             why as (
-                select distinct on (nb.item_id) nb.item_id, nb.source_id
+                select distinct on (nb.item_id) nb.item_id, nb.source_id, nb.crossed
                   from neighbours nb
                   join top t on t.id = nb.item_id
-                 order by nb.item_id, nb.contribution desc, nb.source_id
+                 order by nb.item_id, nb.contribution desc, nb.source_id, nb.crossed
             )
             select t.external_id, t.score,
-                   'often together with ' || coalesce(src.title, src.external_id) as why
+                   case when w.crossed then 'often bought after ' else 'often together with ' end
+                   || coalesce(src.title, src.external_id) as why
               from top t
               join why w on w.item_id = t.id
               join recsys.items src on src.id = w.source_id

@@ -1,8 +1,60 @@
 -- recsys schema: erasure of a user and retention of events, after which every
 -- aggregate (02, 04) and the users' factors (05) describe what remains.
 
--- Makes interactions, rejections, item_pairs, users.n_items, item_stats and
--- item_type_stats describe the current events again after events of `uids`
+-- Adds (sign 1) or takes back (sign -1) every cross_pairs count of the users
+-- `uids`, from their user_item_types rows and interactions.seq as they stand.
+-- Counts reaching 0 are deleted, and the changed items' lists with them.
+create function recsys.change_cross_pairs(uids bigint[], sign integer)
+returns void
+language plpgsql as $$
+declare
+    cfg recsys.settings := (select s from recsys.settings s);
+    zero_s bigint[];
+    zero_st smallint[];
+    zero_tt smallint[];
+    zero_t bigint[];
+    changed bigint[];
+begin
+    with mine as (
+        select x.user_id, x.item_id, x.type_id from recsys.user_item_types x
+         where x.user_id = any(uids)
+    ),
+    applied as (
+        -- Sorted like the trigger's upsert: concurrent writers lock pairs in one order.
+        insert into recsys.cross_pairs as p
+               (source_item, source_type, target_type, target_item, users)
+        select d.source_item, d.source_type, d.target_type, d.target_item, sign * d.users
+          from recsys.cross_pair_delta(array(select m.user_id from mine m),
+                                       array(select m.item_id from mine m),
+                                       array(select m.type_id from mine m),
+                                       cfg.pair_window) d
+         order by 1, 2, 3, 4
+            on conflict (source_item, source_type, target_type, target_item)
+            do update set users = p.users + excluded.users
+        returning p.*
+    )
+    select array_agg(a.source_item) filter (where a.users <= 0),
+           array_agg(a.source_type) filter (where a.users <= 0),
+           array_agg(a.target_type) filter (where a.users <= 0),
+           array_agg(a.target_item) filter (where a.users <= 0),
+           array_agg(distinct a.source_item)
+      into zero_s, zero_st, zero_tt, zero_t, changed
+      from applied a;
+    delete from recsys.cross_pairs p
+     using unnest(zero_s, zero_st, zero_tt, zero_t) as z(s, st, tt, t)
+     where (p.source_item, p.source_type, p.target_type, p.target_item) = (z.s, z.st, z.tt, z.t);
+    -- Their lists are stale: dropped, they are scored live until the next
+    -- refresh (as rebuild_users does for co-occurrence, under the refresher's lock).
+    if cardinality(changed) > 0 then
+        perform pg_advisory_xact_lock(7303475812);
+        delete from recsys.neighbor_lists l where l.item_id = any(changed);
+        delete from recsys.cross_lists l where l.item_id = any(changed);
+    end if;
+end;
+$$;
+
+-- Makes interactions, rejections, item_pairs, users.n_items, item_stats,
+-- item_type_stats, user_item_types and cross_pairs describe the current events again after events of `uids`
 -- were deleted (or their types changed); `items` are the items of those events. The caller holds the users' row locks (as the
 -- trigger does), so no writer of theirs runs meanwhile. A user's interactions
 -- are recomputed from their remaining events (seq renumbered by first touch),
@@ -32,6 +84,9 @@ begin
       from recsys.interactions
      where user_id = any(uids);
 
+    -- Cross-occurrence first, while user_item_types and seq are the old ones.
+    perform recsys.change_cross_pairs(uids, -1);
+    delete from recsys.user_item_types where user_id = any(uids);
     delete from recsys.interactions where user_id = any(uids);
     insert into recsys.interactions
            (user_id, item_id, seq, score, events, conversions, last_value, first_ts, last_ts)
@@ -58,6 +113,11 @@ begin
     update recsys.users u
        set n_items = (select count(*) from recsys.interactions x where x.user_id = u.id)
      where u.id = any(uids);
+    insert into recsys.user_item_types (user_id, item_id, type_id)
+    select distinct e.user_id, e.item_id, e.type_id from recsys.events e
+     where e.user_id = any(uids)
+     order by 1, 2, 3;
+    perform recsys.change_cross_pairs(uids, 1);
 
     with old as (
         select * from unnest(old_users, old_items, old_seqs) as o(user_id, item_id, seq)
@@ -138,8 +198,8 @@ begin
            users = excluded.users, events = excluded.events, score = excluded.score,
            log_popularity = excluded.log_popularity, last_ts = excluded.last_ts;
     delete from recsys.item_type_stats c where c.item_id = any(items);
-    insert into recsys.item_type_stats (item_id, type_id, events, value_sum)
-    select e.item_id, e.type_id, count(*), coalesce(sum(e.value), 0)
+    insert into recsys.item_type_stats (item_id, type_id, events, value_sum, users)
+    select e.item_id, e.type_id, count(*), coalesce(sum(e.value), 0), count(distinct e.user_id)
       from recsys.events e
      where e.item_id = any(items)
      group by e.item_id, e.type_id
@@ -239,14 +299,9 @@ begin
         return query select true, 0::bigint;
         return;
     end if;
-    update recsys.event_types t
-       set kind = put_event_type.kind, weight = put_event_type.weight,
-           uses_value = put_event_type.uses_value, conversion = put_event_type.conversion
-     where t.id = old.id
-       and (t.kind, t.weight, t.uses_value, t.conversion)
-           is distinct from (put_event_type.kind, put_event_type.weight,
-                             put_event_type.uses_value, put_event_type.conversion);
-    if not found then
+    if (old.kind, old.weight, old.uses_value, old.conversion)
+       is not distinct from (put_event_type.kind, put_event_type.weight,
+                             put_event_type.uses_value, put_event_type.conversion) then
         return query select false, 0::bigint;
         return;
     end if;
@@ -257,6 +312,14 @@ begin
              order by u.id
                for no key update of u) l;
     items := array(select distinct e.item_id from recsys.events e where e.type_id = old.id);
+    -- Their cross-occurrence under the old definition goes first: rebuild_users
+    -- would read the types as they are after the update.
+    perform recsys.change_cross_pairs(uids, -1);
+    delete from recsys.user_item_types x where x.user_id = any(uids);
+    update recsys.event_types t
+       set kind = put_event_type.kind, weight = put_event_type.weight,
+           uses_value = put_event_type.uses_value, conversion = put_event_type.conversion
+     where t.id = old.id;
     if cardinality(uids) > 0 then
         perform recsys.rebuild_users(uids, items);
     end if;

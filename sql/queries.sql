@@ -626,6 +626,10 @@ select product_id, score, reason
 select product_id, score, reason
   from recsys.bought_together(%(product_id)s, %(k)s, %(category)s, %(exclude)s);
 
+-- name: then_bought
+select product_id, score, reason
+  from recsys.then_bought(%(product_id)s, %(after)s, %(k)s, %(category)s, %(exclude)s);
+
 -- name: merge_users
 select recsys.merge_users(%(target)s, %(anonymous)s) as moved;
 
@@ -776,3 +780,21 @@ select funcname, calls, self_time, total_time
   from pg_stat_xact_user_functions
  where schemaname = 'recsys'
  order by self_time desc;
+
+-- name: bench_set_cross_weight
+update recsys.settings set cross_weight = %(weight)s;
+
+-- name: bench_then_bought_lists
+-- Viewed, then bought, and plain co-occurrence, for one item, in rank order;
+-- the user's own items left out.
+select 'then_bought' as list, t.product_id, t.n
+  from recsys.then_bought(%(product_id)s, 'view', %(k)s, null, %(exclude)s)
+       with ordinality as t(product_id, score, reason, n)
+union all
+select 'similar', s.product_id, s.n
+  from recsys.similar_items(%(product_id)s, %(k)s, null, null, %(exclude)s)
+       with ordinality as s(product_id, score, reason, n)
+ order by 1, 3;
+
+-- name: bench_cross_counts
+select (select count(*) from recsys.item_pairs), (select count(*) from recsys.cross_pairs);

@@ -35,6 +35,7 @@ ROUTE_SCOPES: dict[tuple[str, str], Scope] = {
     ("POST", "/recommend"): READ,
     ("POST", "/recommend/session"): READ,
     ("GET", "/items/<path:product_id>/bought-together"): READ,
+    ("GET", "/items/<path:product_id>/then-bought"): READ,
     ("GET", "/users/<path:user_id>/similar"): READ,
     # Moves events between users: a write.
     ("POST", "/users/<path:user_id>/merge"): WRITE,

@@ -20,6 +20,7 @@ from app.api.models import (
     ListArgs,
     Recommendations,
     SimilarArgs,
+    ThenBoughtArgs,
     split_ids,
 )
 from app.api.recommend import as_models
@@ -130,6 +131,22 @@ async def bought_together(product_id: str, query_args: ListArgs) -> Recommendati
     async with deps.connection() as conn:
         served = await recommenders.serve_bought_together(conn, query, deps.exposure("similar"))
     return item_list(product_id, recommenders.BOUGHT_TOGETHER, served)
+
+
+@bp.get("/items/<path:product_id>/then-bought")
+@validate_querystring(ThenBoughtArgs)
+@validate_response(Recommendations)
+async def then_bought(product_id: str, query_args: ThenBoughtArgs) -> Recommendations:
+    """Viewed, then bought: items bought by the users who sent `after` (view by
+    default, or add_to_cart) for this item, ranked by log-likelihood ratio
+    (cross-occurrence, recsys.cross_pairs): what those users bought and
+    everyone else did not."""
+    query = item_query(product_id, query_args)
+    async with deps.connection() as conn:
+        served = await recommenders.serve_then_bought(
+            conn, query, query_args.after, deps.exposure("similar")
+        )
+    return item_list(product_id, recommenders.THEN_BOUGHT, served)
 
 
 def item_query(product_id: str, args: ListArgs) -> Query:

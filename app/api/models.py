@@ -216,6 +216,15 @@ class SimilarArgs(ListArgs):
     )
 
 
+class ThenBoughtArgs(ListArgs):
+    after: str = Field(
+        "view",
+        min_length=1,
+        max_length=MAX_EVENT_TYPE,
+        description="the event type that leads to the purchase: view or add_to_cart",
+    )
+
+
 class SessionStep(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

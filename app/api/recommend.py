@@ -173,6 +173,9 @@ async def serve_page(
         return case, await recommenders.serve_session(conn, steps, query, exposure), exposure
     if case == recommenders.BOUGHT_TOGETHER:
         return case, await recommenders.serve_bought_together(conn, query, exposure), exposure
+    if case == recommenders.THEN_BOUGHT:
+        served = await recommenders.serve_then_bought(conn, query, chain["method"], exposure)
+        return case, served, exposure
     if case == experiment_lists.INTERLEAVED:
         # Both arms again (the same user draws the same arms), without the chain's items.
         return await experiment_lists.serve(conn, chain["experiment"], query, exposure)

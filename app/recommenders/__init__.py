@@ -74,9 +74,11 @@ HYBRID = "hybrid"
 BLENDED = ("collaborative", "behavior_based", "content_based", "popular")
 # The ledger's case for lists of GET /items/{id}/similar (method: cooccurrence or content).
 SIMILAR = "similar"
-# The ledger's cases of POST /recommend/session and GET /items/{id}/bought-together.
+# The ledger's cases of POST /recommend/session, GET /items/{id}/bought-together
+# and GET /items/{id}/then-bought (method: the `after` event type).
 SESSION = "session"
 BOUGHT_TOGETHER = "bought_together"
+THEN_BOUGHT = "then_bought"
 # What every strategy falls back to (recsys.popular_top_up).
 FALLBACK = "popular"
 # The hybrid's methods; the first is its default.
@@ -186,7 +188,7 @@ def ledger_params(
 def logged_method(case: str, query: Query) -> str | None:
     if case == HYBRID:
         return query.method or METHODS[0]
-    return query.method if case == SIMILAR else None
+    return query.method if case in (SIMILAR, THEN_BOUGHT) else None
 
 
 def query_of(request: dict[str, Any]) -> tuple[str, Query]:
@@ -238,6 +240,19 @@ async def serve_bought_together(conn: Connection, query: Query, exposure: Exposu
     recs = await _run(conn, "bought_together", _params(query))
     recomm_id = await log_exposure(
         conn, BOUGHT_TOGETHER, query, exposure, [r.product_id for r in recs]
+    )
+    return Served(recomm_id, recs)
+
+
+async def serve_then_bought(
+    conn: Connection, query: Query, after: str, exposure: Exposure
+) -> Served:
+    """Items bought by the users who sent `after` (view, add_to_cart) for
+    query.product_id, by LLR (recsys.then_bought), in the ledger as case
+    `then_bought`, method `after`."""
+    recs = await _run(conn, "then_bought", {**_params(query), "after": after})
+    recomm_id = await log_exposure(
+        conn, THEN_BOUGHT, replace(query, method=after), exposure, [r.product_id for r in recs]
     )
     return Served(recomm_id, recs)
 

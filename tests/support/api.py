@@ -20,6 +20,8 @@ WRITTEN_TABLES = (
     "item_type_stats",
     "rejections",
     "item_pairs",
+    "user_item_types",
+    "cross_pairs",
     "exposures",
     "scenarios",
 )

@@ -65,12 +65,46 @@ REFERENCE: dict[str, str] = {
           from topped
          group by item_id
     """,
-    # (item_id, type_id) -> events, value_sum: every kind
+    # (item_id, type_id) -> events, value_sum, distinct users: every kind
     "item_type_stats": """
         select item_id, type_id, count(*)::bigint as events,
-               coalesce(sum(value::float8), 0) as value_sum
+               coalesce(sum(value::float8), 0) as value_sum,
+               count(distinct user_id)::int as users
           from recsys.events
          group by item_id, type_id
+    """,
+    # (user_id, item_id, type_id): every kind
+    "user_item_types": """
+        select distinct user_id, item_id, type_id from recsys.events
+    """,
+    # (source_item, source_type, target_type, target_item) -> users: for each user,
+    # positive (item, type) rows, items ranked by first event id as for item_pairs; a
+    # non-conversion type on x and a conversion type on y != x count when
+    # pair_window = 0 or |rank(x) - rank(y)| <= pair_window.
+    "cross_pairs": """
+        with ranked as (
+            select e.user_id, e.item_id,
+                   row_number() over (partition by e.user_id order by min(e.id)) as seq
+              from recsys.events e
+              join recsys.event_types t on t.id = e.type_id
+             where t.kind = 'positive'
+             group by e.user_id, e.item_id
+        ),
+        typed as (
+            select distinct e.user_id, e.item_id, e.type_id, t.conversion
+              from recsys.events e
+              join recsys.event_types t on t.id = e.type_id
+             where t.kind = 'positive'
+        )
+        select x.item_id, x.type_id, y.type_id, y.item_id, count(*)::int as users
+          from typed x
+          join ranked rx on rx.user_id = x.user_id and rx.item_id = x.item_id
+          join typed y on y.user_id = x.user_id and y.item_id <> x.item_id
+          join ranked ry on ry.user_id = y.user_id and ry.item_id = y.item_id
+          cross join recsys.settings s
+         where not x.conversion and y.conversion
+           and (s.pair_window = 0 or abs(rx.seq - ry.seq) <= s.pair_window)
+         group by 1, 2, 3, 4
     """,
     # (user_id, item_id) -> the latest negative event's type and time
     "rejections": """
@@ -118,7 +152,13 @@ ACTUAL: dict[str, str] = {
         select item_id, users, events, score, log_popularity, last_ts
           from recsys.item_stats
     """,
-    "item_type_stats": "select item_id, type_id, events, value_sum from recsys.item_type_stats",
+    "item_type_stats": """
+        select item_id, type_id, events, value_sum, users from recsys.item_type_stats
+    """,
+    "user_item_types": "select user_id, item_id, type_id from recsys.user_item_types",
+    "cross_pairs": """
+        select source_item, source_type, target_type, target_item, users from recsys.cross_pairs
+    """,
     "rejections": "select user_id, item_id, type_id, ts from recsys.rejections",
     "item_pairs": "select item_a, item_b, users from recsys.item_pairs",
     "users": "select id, n_items from recsys.users",
@@ -129,6 +169,8 @@ KEYS = {
     "interactions": 2,
     "item_stats": 1,
     "item_type_stats": 2,
+    "user_item_types": 3,
+    "cross_pairs": 4,
     "rejections": 2,
     "item_pairs": 2,
     "users": 1,

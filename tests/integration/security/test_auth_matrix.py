@@ -29,6 +29,7 @@ EXPECTED: dict[tuple[str, str], Scope] = {
     ("POST", "/recommend"): READ,
     ("POST", "/recommend/session"): READ,
     ("GET", "/items/<path:product_id>/bought-together"): READ,
+    ("GET", "/items/<path:product_id>/then-bought"): READ,
     ("GET", "/users/<path:user_id>/similar"): READ,
     ("POST", "/users/<path:user_id>/merge"): WRITE,
     ("GET", "/scenarios"): READ,

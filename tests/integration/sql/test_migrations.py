@@ -10,6 +10,8 @@ import pytest
 
 from app.db import migrate, queries
 from tests.support.databases import create_database, drop_database
+from tests.support.events import ingest, upsert_items
+from tests.support.recompute import assert_exact
 
 # Every object of schema recsys as (kind, name, definition) rows, alembic_version aside.
 SIGNATURE = """
@@ -106,3 +108,22 @@ def test_upgrade_twice_is_a_no_op(scratch, template_url):
 def test_upgrade_on_an_up_to_date_database_is_a_no_op(db_url, template_url):
     migrate.upgrade(db_url)
     assert signature(db_url) == signature(template_url)
+
+
+def test_upgrading_0007_backfills_cross_occurrence_exactly(scratch):
+    """0008_cross counts the events already stored as the trigger would have."""
+    _, url = scratch
+    migrate.upgrade(url, "0007_models")
+    rows = [
+        (f"u{n}", p, t, None, None)
+        for n in range(3)
+        for p, t in (("a", "view"), ("b", "purchase"), ("c", "add_to_cart"), ("a", "purchase"))
+    ]
+    with psycopg.connect(url) as conn:
+        upsert_items(conn, *({"product_id": p} for p in "abc"))
+        ingest(conn, rows)
+        conn.commit()
+    migrate.upgrade(url)
+    with psycopg.connect(url) as conn:
+        assert conn.execute("select count(*) from recsys.cross_pairs").fetchone() == (3,)
+        assert_exact(conn)
