@@ -45,8 +45,9 @@ create table recsys.settings (
     -- Purchases by one user this close in time are one basket (recsys.bought_together).
     basket_gap interval not null default '1 hour' check (basket_gap >= interval '0'),
     -- Weight of cross-occurrence ("viewed X, bought Y": recsys.cross_pairs) next
-    -- to co-occurrence in behaviour-based lists; 0 leaves them co-occurrence only.
-    cross_weight double precision not null default 1
+    -- to co-occurrence in behaviour-based lists; 0 (the default: on the demo shop
+    -- any weight lowered NDCG, benchmarks.cross_occurrence) leaves them co-occurrence only.
+    cross_weight double precision not null default 0
         check (cross_weight >= 0 and cross_weight < 'infinity')
 );
 

@@ -5,7 +5,7 @@
 -- recsys.then_bought. Never edited: a later change is a new revision.
 
 alter table recsys.settings
-    add column cross_weight double precision not null default 1
+    add column cross_weight double precision not null default 0
         check (cross_weight >= 0 and cross_weight < 'infinity');
 
 alter table recsys.item_type_stats add column users integer not null default 0;
