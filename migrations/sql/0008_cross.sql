@@ -79,12 +79,24 @@ language sql stable as $$
                             where f.user_id = x.user_id and f.item_id = x.item_id
                               and f.type_id = x.type_id)
     )
-    select s.item_id, s.type_id, g.type_id, g.item_id, count(*)
-      from sided s
-      join sided g
-        on g.user_id = s.user_id and g.target and not s.target and g.item_id <> s.item_id
-       and (s.fresh or g.fresh)
-       and (pair_window = 0 or abs(s.seq - g.seq) <= pair_window)
+    -- New sources with every target, then old sources with new targets: each
+    -- join is driven by the new rows, never old x old (heavy users' histories).
+    select p.source_item, p.source_type, p.target_type, p.target_item, count(*)
+      from (select s.item_id as source_item, s.type_id as source_type,
+                   g.type_id as target_type, g.item_id as target_item
+              from sided s
+              join sided g
+                on g.user_id = s.user_id and g.target and g.item_id <> s.item_id
+               and (pair_window = 0 or g.seq between s.seq - pair_window and s.seq + pair_window)
+             where s.fresh and not s.target
+            union all
+            select s.item_id, s.type_id, g.type_id, g.item_id
+              from sided g
+              join sided s
+                on s.user_id = g.user_id and not s.target and not s.fresh
+               and s.item_id <> g.item_id
+               and (pair_window = 0 or s.seq between g.seq - pair_window and g.seq + pair_window)
+             where g.fresh and g.target) p
      group by 1, 2, 3, 4
 $$;
 
