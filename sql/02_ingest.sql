@@ -119,67 +119,27 @@ end;
 
 -- ------------------------------------------------------------ cross-occurrence
 
--- The cross_pairs increments of the (user, item, type) rows new to their users
--- (uids[n], items[n], types[n]): every (source, target) pair of one user's
--- positive rows, a source (non-conversion type) on one item and a target
--- (conversion type) on another, within pair_window of each other's first touch
--- (interactions.seq), with at least one side new. Their other rows are read
--- from user_item_types, minus the new ones: the same answer whether or not the
--- caller's snapshot already holds them. Rebuilding passes all of a user's rows.
-create function recsys.cross_pair_delta(uids bigint[], items bigint[], types smallint[],
-                                        pair_window integer)
+-- Every cross_pairs count of the users `uids`, from their user_item_types rows
+-- and interactions.seq as they stand: each pair of one user's positive rows, a
+-- source (non-conversion type) on one item and a target (conversion type) on
+-- another, within pair_window of each other's first touch. What rebuilding
+-- takes back and adds again; the trigger counts only the pairs new rows make.
+create function recsys.user_cross_pairs(uids bigint[], pair_window integer)
 returns table (source_item bigint, source_type smallint, target_type smallint,
                target_item bigint, users bigint)
 language sql stable as $$
-    with fresh as materialized (
-        select f.user_id, f.item_id, f.type_id, t.conversion as target, i.seq
-          from unnest(uids, items, types) as f(user_id, item_id, type_id)
-          join recsys.event_types t on t.id = f.type_id
-          join recsys.interactions i on i.user_id = f.user_id and i.item_id = f.item_id
-         where t.kind = 'positive'
-    ),
-    -- Per user: the window around the new rows, and whether a new row is a
-    -- target (then old sources pair with it, else only old targets can).
-    span as (
-        select f.user_id, min(f.seq) as lo, max(f.seq) as hi, bool_or(f.target) as any_target
-          from fresh f
-         group by f.user_id
-    ),
-    sided as (
-        select f.user_id, f.item_id, f.type_id, f.target, f.seq, true as fresh from fresh f
-        union all
-        select x.user_id, x.item_id, x.type_id, t.conversion, i.seq, false
-          from span s
-          join recsys.interactions i
-            on i.user_id = s.user_id
-           and (pair_window = 0 or i.seq between s.lo - pair_window and s.hi + pair_window)
-           -- interactions.conversions > 0: the user sent this item a target type.
-           and (s.any_target or i.conversions > 0)
-          join recsys.user_item_types x on x.user_id = i.user_id and x.item_id = i.item_id
+    with mine as materialized (
+        select x.user_id, x.item_id, x.type_id, t.conversion as target, i.seq
+          from recsys.user_item_types x
           join recsys.event_types t on t.id = x.type_id
-         where t.kind = 'positive'
-           and not exists (select 1 from fresh f
-                            where f.user_id = x.user_id and f.item_id = x.item_id
-                              and f.type_id = x.type_id)
+          join recsys.interactions i on i.user_id = x.user_id and i.item_id = x.item_id
+         where x.user_id = any(uids) and t.kind = 'positive'
     )
-    -- New sources with every target, then old sources with new targets: each
-    -- join is driven by the new rows, never old x old (heavy users' histories).
-    select p.source_item, p.source_type, p.target_type, p.target_item, count(*)
-      from (select s.item_id as source_item, s.type_id as source_type,
-                   g.type_id as target_type, g.item_id as target_item
-              from sided s
-              join sided g
-                on g.user_id = s.user_id and g.target and g.item_id <> s.item_id
-               and (pair_window = 0 or g.seq between s.seq - pair_window and s.seq + pair_window)
-             where s.fresh and not s.target
-            union all
-            select s.item_id, s.type_id, g.type_id, g.item_id
-              from sided g
-              join sided s
-                on s.user_id = g.user_id and not s.target and not s.fresh
-               and s.item_id <> g.item_id
-               and (pair_window = 0 or s.seq between g.seq - pair_window and g.seq + pair_window)
-             where g.fresh and g.target) p
+    select s.item_id, s.type_id, g.type_id, g.item_id, count(*)
+      from mine s
+      join mine g
+        on g.user_id = s.user_id and g.target and not s.target and g.item_id <> s.item_id
+       and (pair_window = 0 or g.seq between s.seq - pair_window and s.seq + pair_window)
      group by 1, 2, 3, 4
 $$;
 
@@ -339,14 +299,60 @@ begin
                events = c.events + excluded.events,
                value_sum = c.value_sum + excluded.value_sum,
                users = c.users + excluded.users
+    ),
+    -- Cross-occurrence of the new (user, item, type) rows. The table's rows are
+    -- the old ones: this statement's insert above is not visible to it.
+    fresh as materialized (
+        select f.user_id, f.item_id, f.type_id, t.conversion as target, i.seq
+          from typed_fresh f
+          join recsys.event_types t on t.id = f.type_id
+          join recsys.interactions i on i.user_id = f.user_id and i.item_id = f.item_id
+         where t.kind = 'positive'
+    ),
+    -- Per user: the window around the new rows, and whether a new row is a
+    -- target (then old sources pair with it, else only old targets can).
+    span as (
+        select f.user_id, min(f.seq) as lo, max(f.seq) as hi, bool_or(f.target) as any_target
+          from fresh f
+         group by f.user_id
+    ),
+    old as materialized (
+        select x.user_id, x.item_id, x.type_id, t.conversion as target, i.seq
+          from span s
+          join recsys.interactions i
+            on i.user_id = s.user_id
+           and (cfg.pair_window = 0
+                or i.seq between s.lo - cfg.pair_window and s.hi + cfg.pair_window)
+           -- interactions.conversions > 0: the user sent this item a target type.
+           and (s.any_target or i.conversions > 0)
+          join recsys.user_item_types x on x.user_id = i.user_id and x.item_id = i.item_id
+          join recsys.event_types t on t.id = x.type_id
+         where t.kind = 'positive'
+    ),
+    -- New sources with new and old targets, then old sources with new targets:
+    -- every pair with a new side once, never old x old (heavy users' histories).
+    crossed as (
+        select s.item_id as source_item, s.type_id as source_type,
+               g.type_id as target_type, g.item_id as target_item
+          from fresh s
+          join (select * from fresh union all select * from old) g
+            on g.user_id = s.user_id and g.target and g.item_id <> s.item_id
+           and (cfg.pair_window = 0
+                or g.seq between s.seq - cfg.pair_window and s.seq + cfg.pair_window)
+         where not s.target
+        union all
+        select s.item_id, s.type_id, g.type_id, g.item_id
+          from fresh g
+          join old s
+            on s.user_id = g.user_id and not s.target and s.item_id <> g.item_id
+           and (cfg.pair_window = 0
+                or s.seq between g.seq - cfg.pair_window and g.seq + cfg.pair_window)
+         where g.target
     )
     insert into recsys.cross_pairs as p (source_item, source_type, target_type, target_item, users)
-    select source_item, source_type, target_type, target_item, users
-      from recsys.cross_pair_delta(
-               array(select f.user_id from typed_fresh f),
-               array(select f.item_id from typed_fresh f),
-               array(select f.type_id from typed_fresh f),
-               cfg.pair_window)
+    select source_item, source_type, target_type, target_item, count(*)
+      from crossed
+     group by 1, 2, 3, 4
      order by 1, 2, 3, 4
         on conflict (source_item, source_type, target_type, target_item)
         do update set users = p.users + excluded.users;

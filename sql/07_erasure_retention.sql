@@ -15,19 +15,12 @@ declare
     zero_t bigint[];
     changed bigint[];
 begin
-    with mine as (
-        select x.user_id, x.item_id, x.type_id from recsys.user_item_types x
-         where x.user_id = any(uids)
-    ),
-    applied as (
+    with applied as (
         -- Sorted like the trigger's upsert: concurrent writers lock pairs in one order.
         insert into recsys.cross_pairs as p
                (source_item, source_type, target_type, target_item, users)
         select d.source_item, d.source_type, d.target_type, d.target_item, sign * d.users
-          from recsys.cross_pair_delta(array(select m.user_id from mine m),
-                                       array(select m.item_id from mine m),
-                                       array(select m.type_id from mine m),
-                                       cfg.pair_window) d
+          from recsys.user_cross_pairs(uids, cfg.pair_window) d
          order by 1, 2, 3, 4
             on conflict (source_item, source_type, target_type, target_item)
             do update set users = p.users + excluded.users
