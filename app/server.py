@@ -17,6 +17,7 @@ import os
 import shutil
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from multiprocessing.synchronize import Event
@@ -144,20 +145,26 @@ def _supervise(config: Config, workers: int) -> None:
     sockets = config.create_sockets()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
+    # The handler only sets a threading.Event, whose is_set() takes no lock: a
+    # multiprocessing Event's set() takes the lock its is_set() holds, and the
+    # handler runs in the thread that polls, so it could deadlock the supervisor.
+    requested = threading.Event()
 
     def on_signal(*_: Any) -> None:
-        stop.set()
+        requested.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     pool = Workers(context, lambda: (config, sockets, stop), workers)
-    pool.keep_alive(stop)
+    pool.keep_alive(requested)
+    stop.set()
+    pool.join()
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.close()
 
 
 class Workers:
-    """n worker processes, each replaced when it dies until `stop` is set.
+    """n worker processes, each replaced when it dies until a stop is requested.
 
     A worker killed by the kernel (OOM) or a signal would otherwise leave the
     service short of capacity for good; a worker that dies young (it could not
@@ -177,18 +184,21 @@ class Workers:
         process.started_at = time.monotonic()
         return process
 
-    def keep_alive(self, stop: Event) -> None:
-        while not stop.is_set():
+    def keep_alive(self, requested: threading.Event) -> None:
+        """Replace dead workers until `requested` is set."""
+        while not requested.is_set():
             sentinels = [p.sentinel for p in self.processes.values()]
-            # Wakes on a death, or every POLL to see `stop` (set by a signal).
+            # Wakes on a death, or every POLL to see `requested`.
             multiprocessing.connection.wait(sentinels, timeout=POLL)
             for slot, process in list(self.processes.items()):
-                if process.exitcode is not None and not stop.is_set():
-                    self._replace(slot, process, stop)
+                if process.exitcode is not None and not requested.is_set():
+                    self._replace(slot, process, requested)
+
+    def join(self) -> None:
         for process in self.processes.values():
             process.join()
 
-    def _replace(self, slot: int, dead: Any, stop: Event) -> None:
+    def _replace(self, slot: int, dead: Any, requested: threading.Event) -> None:
         lived = time.monotonic() - dead.started_at
         log.warning(
             "worker %s exited with %s after %.1f s; restarting", dead.pid, dead.exitcode, lived
@@ -196,11 +206,11 @@ class Workers:
         _mark_dead(dead.pid)
         pause = self._pause[slot] if lived < YOUNG else MIN_PAUSE
         self._pause[slot] = min(pause * 2, MAX_PAUSE)
-        # Not stop.wait(): the signal handler sets `stop` in this thread, and a
-        # multiprocessing Event's set() waits for its sleepers to wake.
+        # Polled, not requested.wait(): the handler runs in this thread, and
+        # wait() holds the lock that its set() takes.
         deadline = time.monotonic() + pause
         while time.monotonic() < deadline:
-            if stop.is_set():
+            if requested.is_set():
                 return
             time.sleep(POLL)
         self.processes[slot] = self._start()

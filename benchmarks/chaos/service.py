@@ -26,7 +26,7 @@ class Service:
         self._log = (data_dir / "serve.log").open("wb")
         self.process = subprocess.Popen(command, env=env, stdout=self._log, stderr=self._log)
         self.log_path = data_dir / "serve.log"
-        wait_until_up(self.url, 60)
+        wait_until_up(self.url, 180)  # spawned workers import slowly on a busy machine
 
     def workers(self) -> list[int]:
         """The worker processes (spawned children; not the resource tracker)."""
