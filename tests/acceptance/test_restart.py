@@ -240,3 +240,19 @@ async def test_a_batch_cut_by_an_immediate_postgres_stop_is_all_or_nothing(serve
     stored = events_of(server.url, f"crash{delay}")
     print(f"immediate stop after {delay}s: {stored} of {BATCH} stored")
     assert stored in (0, BATCH)
+
+
+async def test_a_socket_registered_while_the_database_is_down_gets_its_list_once_back(
+    server, tmp_path
+):
+    # Found by the chaos soak: the first list was fetched inside the register
+    # handler, so a registration during an outage closed the /ws socket (and left
+    # a Socket.IO client without a list) instead of waiting for the database.
+    async with served(server.url, tmp_path) as app:
+        await asyncio.to_thread(server.stop)
+        async with websockets.connect(app.ws_url) as ws:
+            await ws.send(json.dumps({"event": "register_user", "data": {"user_id": "u"}}))
+            await next_event(ws, "registered")
+            await asyncio.to_thread(server.start)
+            push = await next_event(ws, "realtime_recommendation")
+    assert push["data"]["user_id"] == "u"
