@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -65,10 +66,26 @@ class Record:
 
     def longest_unavailability(self) -> float:
         """The longest stretch between two successful health probes (seconds)."""
-        longest, last_ok = 0.0, None
-        for at, ok in self.health:
-            if ok:
-                if last_ok is not None:
-                    longest = max(longest, at - last_ok)
-                last_ok = at
-        return longest
+        return max((end - start for start, end in self.gaps()), default=0.0)
+
+    def gaps(self) -> list[tuple[float, float]]:
+        """Every stretch between two successful health probes."""
+        oks = [at for at, ok in self.health if ok]
+        return list(itertools.pairwise(oks))
+
+    def worst_gaps(self, origin: float, n: int = 3) -> list[str]:
+        """The n longest gaps: when (seconds after `origin`), how long, and the
+        faults that overlapped them."""
+        worst = sorted(self.gaps(), key=lambda g: g[0] - g[1])[:n]
+        return [
+            f"at {start - origin:.0f} s: {end - start:.1f} s, during "
+            + (", ".join(f.kind for f in self._overlapping(start, end)) or "no fault")
+            for start, end in worst
+        ]
+
+    def _overlapping(self, start: float, end: float) -> list[Fault]:
+        return [f for f in self.faults if f.started <= end and (f.ended or end) >= start]
+
+    def transport_errors(self) -> Counter[str]:
+        """Transport errors by route and class."""
+        return Counter(f"{o.route} {o.error}" for o in self.outcomes if o.status is None)

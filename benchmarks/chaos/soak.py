@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import shutil
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ DRAIN = 120.0  # seconds the pending deliveries get once the faults stop
 @dataclass(frozen=True)
 class Plan:
     minutes: float = 1.0
+    keep_log: str | None = None  # copy `recsys serve`'s output here
     seed: int = 18
     singles: int = 4  # clients posting single events
     batchers: int = 1  # clients posting batches
@@ -45,6 +47,8 @@ def run(plan: Plan) -> dict[str, Any]:
             return asyncio.run(_soak(plan, pg, service))
         finally:
             service.stop()
+            if plan.keep_log:
+                shutil.copyfile(service.log_path, plan.keep_log)
     finally:
         pg.cleanup()
 
@@ -79,13 +83,19 @@ async def _soak(plan: Plan, pg: Postgres, service: Service) -> dict[str, Any]:
     _, pending = await asyncio.wait(working, timeout=DRAIN)
     for task in pending:
         task.cancel()
+    # Every socket gets a list after the last fault with no new event of its
+    # user needed: a re-registration or the listener's refresh brings it.
+    last = max((f.ended for f in record.faults), default=started)
+    fresh = await asyncio.gather(*(sockets.pushed_after(s, last, 30) for s in subs))
     pushes = await _final_pushes(service.url, record, subs)
     stop_probe.set()
     await prober
     for task in listening:
         task.cancel()
     await asyncio.gather(*listening, return_exceptions=True)
-    return _report(plan, pg, record, subs, pushes, soaked, len(pending))
+    report = _report(plan, pg, record, subs, pushes, soaked, len(pending), started)
+    report["sockets"]["pushed_after_last_fault"] = sum(fresh)
+    return report
 
 
 async def _final_pushes(url: str, record: Record, subs: list[sockets.Subscriber]) -> list[bool]:
@@ -111,6 +121,7 @@ def _report(
     pushes: list[bool],
     soaked: float,
     stuck: int,
+    origin: float,
 ) -> dict[str, Any]:
     worker_restarts = [f.ended - f.started for f in record.faults if f.kind == "worker"]
     outages = [f.ended - f.started for f in record.faults if f.kind == "postgres"]
@@ -126,6 +137,7 @@ def _report(
         "longest_postgres_outage_s": round(max(outages, default=0.0), 2),
         "longest_worker_replacement_s": round(max(worker_restarts, default=0.0), 2),
         "longest_unavailability_s": round(record.longest_unavailability(), 2),
+        "worst_unavailability": record.worst_gaps(origin),
         "http": verify.http(record),
         "sockets": {
             "subscribers": len(subs),

@@ -60,6 +60,7 @@ def http(record: Record) -> dict[str, Any]:
         "requests": len(record.outcomes),
         "by_status": dict(sorted(record.statuses().items())),
         "transport_errors": transport,
+        "transport_by_route": dict(record.transport_errors().most_common()),
         "errors_outside_outages": len(findings),
         "error_samples": findings[:10],
     }

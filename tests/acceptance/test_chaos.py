@@ -44,6 +44,7 @@ def test_every_count_equals_the_recompute(report):
 
 def test_sockets_are_back_and_receive_pushes(report):
     sockets = report["sockets"]
+    assert sockets["pushed_after_last_fault"] == sockets["subscribers"]
     assert sockets["final_push_received"] == sockets["subscribers"]
     assert sockets["connections"] > sockets["subscribers"]  # faults closed some
 
