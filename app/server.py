@@ -43,6 +43,8 @@ POLL = 0.1
 YOUNG = 5.0
 MIN_PAUSE = 0.1
 MAX_PAUSE = 5.0
+# Beyond the graceful timeout, how long the supervisor waits for its workers.
+JOIN_MARGIN = 5.0
 
 
 def run(url: str, host: str, port: int, workers: int = 1) -> None:
@@ -158,7 +160,7 @@ def _supervise(config: Config, workers: int) -> None:
     pool = Workers(context, lambda: (config, sockets, stop), workers)
     pool.keep_alive(requested)
     stop.set()
-    pool.join()
+    pool.join(config.graceful_timeout + JOIN_MARGIN)
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.close()
 
@@ -194,9 +196,18 @@ class Workers:
                 if process.exitcode is not None and not requested.is_set():
                     self._replace(slot, process, requested)
 
-    def join(self) -> None:
+    def join(self, seconds: float) -> None:
+        """Wait for the workers to drain; SIGTERM those still running after
+        `seconds` (a worker still starting, waiting for the database, has no
+        drain to do and has not yet installed its handler, so SIGTERM ends it)."""
+        deadline = time.monotonic() + seconds
         for process in self.processes.values():
-            process.join()
+            process.join(max(deadline - time.monotonic(), 0))
+        for process in self.processes.values():
+            if process.exitcode is None:
+                log.warning("worker %s did not stop in time; terminating it", process.pid)
+                process.terminate()
+                process.join()
 
     def _replace(self, slot: int, dead: Any, requested: threading.Event) -> None:
         lived = time.monotonic() - dead.started_at

@@ -33,3 +33,24 @@ def test_a_killed_worker_is_replaced(db_url, tmp_path):
             assert httpx.get(service.url + "/health", timeout=30).status_code == 200
     finally:
         assert service.stop() == 0
+
+
+def test_the_supervisor_stops_while_a_replacement_waits_for_the_database(tmp_path):
+    # A worker started during an outage waits for PostgreSQL in its startup,
+    # where it has no drain to do: SIGTERM to `recsys serve` still ends it.
+    from app.db import migrate
+    from benchmarks.chaos.postgres import Postgres
+
+    pg = Postgres()
+    try:
+        migrate.upgrade(pg.url)
+        service = Service(pg.url, tmp_path, workers=2)
+        try:
+            pg.crash()
+            victim = service.workers()[0]
+            service.kill(victim)
+            replacements(service, {victim}, 2)
+        finally:
+            assert service.stop() == 0
+    finally:
+        pg.cleanup()
