@@ -75,7 +75,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
     @app.before_serving
     async def start() -> None:
         url = db_url.resolve(settings)
-        pool = await db_pool.open_pool(url, settings.pool_min, settings.pool_max)
+        pool = await db_pool.open_pool(url, settings.pool_min, settings.pool_max, patient=True)
         app.extensions["recsys.pool"] = pool
         # Whether or not this start migrated: the SQL reads its tunables from the table.
         async with pool.connection() as conn:

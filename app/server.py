@@ -12,10 +12,13 @@ import asyncio
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
 import shutil
 import signal
 import tempfile
+import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from multiprocessing.synchronize import Event
 from pathlib import Path
@@ -31,6 +34,17 @@ from app.config import Settings
 from app.metrics.instruments import MULTIPROC_ENV
 
 Trigger = Callable[[], Awaitable[None]]
+
+log = logging.getLogger(__name__)
+
+# The supervisor: how often it looks at `stop`, and its pauses before restarting
+# a worker that died younger than YOUNG seconds.
+POLL = 0.1
+YOUNG = 5.0
+MIN_PAUSE = 0.1
+MAX_PAUSE = 5.0
+# Beyond the graceful timeout, how long the supervisor waits for its workers.
+JOIN_MARGIN = 5.0
 
 
 def run(url: str, host: str, port: int, workers: int = 1) -> None:
@@ -133,21 +147,93 @@ def _supervise(config: Config, workers: int) -> None:
     sockets = config.create_sockets()
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
-    processes = [
-        context.Process(target=_worker, args=(config, sockets, stop)) for _ in range(workers)
-    ]
-    for process in processes:
-        process.start()
+    # The handler only sets a threading.Event, whose is_set() takes no lock: a
+    # multiprocessing Event's set() takes the lock its is_set() holds, and the
+    # handler runs in the thread that polls, so it could deadlock the supervisor.
+    requested = threading.Event()
 
     def on_signal(*_: Any) -> None:
-        stop.set()
+        requested.set()
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    for process in processes:
-        process.join()
+    pool = Workers(context, lambda: (config, sockets, stop), workers)
+    pool.keep_alive(requested)
+    stop.set()
+    pool.join(config.graceful_timeout + JOIN_MARGIN)
     for sock in sockets.insecure_sockets + sockets.secure_sockets:
         sock.close()
+
+
+class Workers:
+    """n worker processes, each replaced when it dies until a stop is requested.
+
+    A worker killed by the kernel (OOM) or a signal would otherwise leave the
+    service short of capacity for good; a worker that dies young (it could not
+    reach the database on start, say) is restarted after a pause that doubles
+    up to MAX_PAUSE, so a crash loop does not spin."""
+
+    def __init__(self, context: Any, args: Callable[[], tuple[Any, ...]], workers: int) -> None:
+        self._context = context
+        self._args = args
+        self._pause = {slot: MIN_PAUSE for slot in range(workers)}
+        self.processes = {slot: self._start() for slot in range(workers)}
+        self.restarts = 0
+
+    def _start(self) -> Any:
+        process = self._context.Process(target=_worker, args=self._args())
+        process.start()
+        process.started_at = time.monotonic()
+        return process
+
+    def keep_alive(self, requested: threading.Event) -> None:
+        """Replace dead workers until `requested` is set."""
+        while not requested.is_set():
+            sentinels = [p.sentinel for p in self.processes.values()]
+            # Wakes on a death, or every POLL to see `requested`.
+            multiprocessing.connection.wait(sentinels, timeout=POLL)
+            for slot, process in list(self.processes.items()):
+                if process.exitcode is not None and not requested.is_set():
+                    self._replace(slot, process, requested)
+
+    def join(self, seconds: float) -> None:
+        """Wait for the workers to drain; SIGTERM those still running after
+        `seconds` (a worker still starting, waiting for the database, has no
+        drain to do and has not yet installed its handler, so SIGTERM ends it)."""
+        deadline = time.monotonic() + seconds
+        for process in self.processes.values():
+            process.join(max(deadline - time.monotonic(), 0))
+        for process in self.processes.values():
+            if process.exitcode is None:
+                log.warning("worker %s did not stop in time; terminating it", process.pid)
+                process.terminate()
+                process.join()
+
+    def _replace(self, slot: int, dead: Any, requested: threading.Event) -> None:
+        lived = time.monotonic() - dead.started_at
+        log.warning(
+            "worker %s exited with %s after %.1f s; restarting", dead.pid, dead.exitcode, lived
+        )
+        _mark_dead(dead.pid)
+        pause = self._pause[slot] if lived < YOUNG else MIN_PAUSE
+        self._pause[slot] = min(pause * 2, MAX_PAUSE)
+        # Polled, not requested.wait(): the handler runs in this thread, and
+        # wait() holds the lock that its set() takes.
+        deadline = time.monotonic() + pause
+        while time.monotonic() < deadline:
+            if requested.is_set():
+                return
+            time.sleep(POLL)
+        self.processes[slot] = self._start()
+        self.restarts += 1
+
+
+def _mark_dead(pid: int) -> None:
+    # A SIGKILLed worker never ran its own cleanup: its live gauges leave the sums.
+    if os.environ.get(MULTIPROC_ENV):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
 def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
@@ -167,8 +253,5 @@ def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
     try:
         asyncio.run(serve(create_app(), config, stop=stopped, sockets=sockets))
     finally:
-        if os.environ.get(MULTIPROC_ENV):
-            # Its live gauges leave the sums; its counters stay in the totals.
-            from prometheus_client import multiprocess
-
-            multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+        # Its live gauges leave the sums; its counters stay in the totals.
+        _mark_dead(os.getpid())

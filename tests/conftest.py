@@ -120,6 +120,12 @@ ML100K_DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "ml-1
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--ml100k", metavar="DIR", help="MovieLens 100K folder (holding u.data)")
+    parser.addoption(
+        "--chaos-minutes",
+        type=float,
+        default=1.0,
+        help="how long tests/acceptance/test_chaos.py soaks (python -m benchmarks.chaos too)",
+    )
 
 
 @pytest.fixture(scope="session")

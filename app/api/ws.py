@@ -51,7 +51,9 @@ async def ws() -> None:
                 forwarder.cancel()
             subscription = realtime.broker.subscribe(user_id)
             await send("registered", {"user_id": user_id})
-            subscription.put(await realtime.recommendations(user_id))
+            # Through the broker, which retries while the database is down (the
+            # socket stays open and gets its first list once it is back).
+            realtime.broker.notify(user_id)
             forwarder = asyncio.create_task(forward(subscription))
     finally:
         if forwarder is not None:

@@ -21,7 +21,7 @@ from typing import Any
 
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 Connection = AsyncConnection[dict[str, Any]]
 
@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DOWN_WAIT = 0.5
 # Background reconnection gives up after this; requests then start fresh attempts.
 RECONNECT_TIMEOUT = 3.0
+# How long opening the pool waits for its first connections.
+OPEN_TIMEOUT = 10.0
 
 
 class Pool(AsyncConnectionPool[Connection]):
@@ -51,7 +53,25 @@ class Pool(AsyncConnectionPool[Connection]):
         await super().putconn(conn)
 
 
-async def open_pool(url: str, min_size: int, max_size: int) -> Pool:
+async def open_pool(url: str, min_size: int, max_size: int, patient: bool = False) -> Pool:
+    """An open pool; PoolTimeout if the database does not answer within
+    OPEN_TIMEOUT, or, `patient`, a new attempt after each such wait."""
+    while True:
+        pool = _pool(url, min_size, max_size)
+        try:
+            await pool.open(wait=True, timeout=OPEN_TIMEOUT)
+            return pool
+        except PoolTimeout:
+            await pool.close()
+            if not patient:
+                raise
+            # A server process started during an outage (a supervisor replacing
+            # a worker, say) waits here instead of exiting, which would cost a
+            # whole new start (imports included) once the database is back.
+            log.warning("the database is not reachable; waiting for it")
+
+
+def _pool(url: str, min_size: int, max_size: int) -> Pool:
     async def connected(conn: Connection) -> None:
         if pool.down:
             log.warning("database connection is back")
@@ -68,5 +88,4 @@ async def open_pool(url: str, min_size: int, max_size: int) -> Pool:
         configure=connected,
         open=False,
     )
-    await pool.open(wait=True, timeout=10.0)
     return pool

@@ -14,6 +14,13 @@ Message = dict[str, Any]
 Fetch = Callable[[str], Awaitable[Message]]
 
 QUEUE_SIZE = 8
+# A refresh that fails (the database is down or restarting) is retried, its
+# pause doubling from RETRY_FIRST to RETRY_MAX, for up to RETRY_FOR seconds:
+# the notification that asked for it will not come again, so giving up at once
+# would leave the user's sockets showing a stale list.
+RETRY_FIRST = 0.1
+RETRY_MAX = 2.0
+RETRY_FOR = 60.0
 
 
 @dataclass
@@ -22,6 +29,7 @@ class PushStats:
 
     sent: int = 0  # handed to a socket's sender
     dropped: int = 0
+    retries: int = 0  # refreshes tried again after a failure
 
 
 class Subscription:
@@ -89,15 +97,31 @@ class Broker:
         try:
             while True:
                 self._dirty.discard(user_id)
-                message = await self._fetch(user_id)
+                message = await self._fetch_retrying(user_id)
+                if message is None:
+                    return
                 for subscription in self._subscribers.get(user_id, ()):
                     subscription.put(message)
                 if user_id not in self._dirty:
                     return
-        except Exception:
-            log.exception("refreshing recommendations for %s failed", user_id)
         finally:
             del self._running[user_id]
+
+    async def _fetch_retrying(self, user_id: str) -> Message | None:
+        """The user's message; None once nobody watches or RETRY_FOR has passed."""
+        loop = asyncio.get_running_loop()
+        pause, deadline = RETRY_FIRST, loop.time() + RETRY_FOR
+        while True:
+            try:
+                return await self._fetch(user_id)
+            except Exception:
+                if user_id not in self._subscribers or loop.time() + pause > deadline:
+                    log.exception("refreshing recommendations for %s failed; giving up", user_id)
+                    return None
+                log.warning("refreshing recommendations for %s failed; retrying", user_id)
+            self.stats.retries += 1
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, RETRY_MAX)
 
     async def close(self) -> None:
         tasks = list(self._running.values())

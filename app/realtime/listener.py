@@ -15,6 +15,8 @@ from app.db import queries
 log = logging.getLogger(__name__)
 
 CHANNEL = "recsys_events"
+# How operators (and the chaos soak) find the listener in pg_stat_activity.
+APPLICATION_NAME = "recsys-listener"
 
 
 class Listener:
@@ -60,7 +62,9 @@ class Listener:
             backoff = min(backoff * 2, 5.0)
 
     async def _listen(self) -> None:
-        async with await psycopg.AsyncConnection.connect(self._url, autocommit=True) as conn:
+        async with await psycopg.AsyncConnection.connect(
+            self._url, autocommit=True, application_name=APPLICATION_NAME
+        ) as conn:
             await conn.execute(queries.get("listen"))
             self.backend_pid = conn.info.backend_pid
             self.connections += 1

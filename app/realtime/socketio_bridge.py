@@ -73,7 +73,9 @@ class Bridge:
         task = asyncio.create_task(self._forward(sid, subscription))
         self._sessions[sid] = (subscription, task)
         await self.server.emit("registered", {"user_id": user_id}, to=sid)
-        subscription.put(await realtime.recommendations(user_id))
+        # Through the broker, which retries while the database is down (the
+        # socket stays open and gets its first list once it is back).
+        realtime.broker.notify(user_id)
 
     def disconnect(self, sid: str, *args: Any) -> None:
         self._access.pop(sid, None)

@@ -32,7 +32,7 @@ import websockets
 
 from app.db import migrate
 from tests.support.recompute import assert_exact
-from tests.support.served import free_port, served, wait_until_up
+from tests.support.served import free_port, served, until_up, wait_until_up
 
 TIMEOUT = 10
 BATCH = 10_000
@@ -240,3 +240,46 @@ async def test_a_batch_cut_by_an_immediate_postgres_stop_is_all_or_nothing(serve
     stored = events_of(server.url, f"crash{delay}")
     print(f"immediate stop after {delay}s: {stored} of {BATCH} stored")
     assert stored in (0, BATCH)
+
+
+async def test_a_socket_registered_while_the_database_is_down_gets_its_list_once_back(
+    server, tmp_path
+):
+    # Found by the chaos soak: the first list was fetched inside the register
+    # handler, so a registration during an outage closed the /ws socket (and left
+    # a Socket.IO client without a list) instead of waiting for the database.
+    async with served(server.url, tmp_path) as app:
+        await asyncio.to_thread(server.stop)
+        async with websockets.connect(app.ws_url) as ws:
+            await ws.send(json.dumps({"event": "register_user", "data": {"user_id": "u"}}))
+            await next_event(ws, "registered")
+            await asyncio.to_thread(server.start)
+            push = await next_event(ws, "realtime_recommendation")
+    assert push["data"]["user_id"] == "u"
+
+
+async def test_an_app_started_while_the_database_is_down_waits_for_it(server, tmp_path):
+    # Found by the chaos soak: a worker replaced during an outage gave up on its
+    # pool after 10 s and exited, and its replacement imported everything again
+    # (20-40 s on a busy machine) after the database was back.
+    from hypercorn.asyncio import serve as hypercorn_serve
+    from hypercorn.config import Config
+
+    from app import create_app
+    from app.db.pool import OPEN_TIMEOUT
+
+    await asyncio.to_thread(server.stop)
+    app = create_app({"database_url": server.url, "data_dir": tmp_path, "neighbor_refresh": None})
+    config = Config()
+    port = free_port()
+    config.bind = [f"127.0.0.1:{port}"]
+    stop = asyncio.Event()
+    task = asyncio.create_task(hypercorn_serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    try:
+        await asyncio.sleep(OPEN_TIMEOUT + 1)  # past one attempt to open the pool
+        assert not task.done()
+        await asyncio.to_thread(server.start)
+        await until_up(f"http://127.0.0.1:{port}", 60)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 30)

@@ -82,3 +82,39 @@ async def test_a_failing_refresh_does_not_stop_later_ones():
     broker.notify("u")
     await settle(broker)
     assert await subscription.get() == {"user_id": "u"}
+
+
+class Flaky(Recorder):
+    """Fails its first `failures` calls, as a refresh does while PostgreSQL restarts."""
+
+    def __init__(self, failures):
+        super().__init__()
+        self.failures = failures
+
+    async def __call__(self, user_id):
+        if len(self.calls) < self.failures:
+            self.calls.append(user_id)
+            raise OSError("the database is not reachable")
+        return await super().__call__(user_id)
+
+
+async def test_a_failed_refresh_is_retried_until_it_pushes():
+    # Found by the chaos soak: the refresh after a listener reconnect failed while
+    # the pool was not back, and the sockets kept a stale list.
+    fetch = Flaky(failures=2)
+    broker = Broker(fetch)
+    subscription = broker.subscribe("u")
+    broker.notify("u")
+    await settle(broker)
+    assert (await asyncio.wait_for(subscription.get(), 5))["n"] == 3
+    assert broker.stats.retries == 2
+
+
+async def test_a_refresh_nobody_waits_for_is_not_retried():
+    fetch = Flaky(failures=5)
+    broker = Broker(fetch)
+    subscription = broker.subscribe("u")
+    broker.notify("u")
+    broker.unsubscribe(subscription)
+    await settle(broker)
+    assert fetch.calls == ["u"]

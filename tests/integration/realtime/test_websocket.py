@@ -90,3 +90,14 @@ async def test_listener_recovers_after_its_backend_is_terminated(served, db_url)
             conn.execute("select recsys.ingest_events(array['u1'], array['a'], array['view'])")
         push = await next_event(ws, "realtime_recommendation")
     assert push["data"]["recommendations"][0]["product_id"] == "b"
+
+
+async def test_the_listener_is_named_in_pg_stat_activity(served, db_url):
+    # Operators (and the chaos soak) find it by name to terminate or watch it.
+    listener = served.realtime.listener
+    with psycopg.connect(db_url) as conn:
+        row = conn.execute(
+            "select application_name from pg_stat_activity where pid = %s",
+            (listener.backend_pid,),
+        ).fetchone()
+    assert row == ("recsys-listener",)
