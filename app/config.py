@@ -121,6 +121,10 @@ def _server(env: Mapping[str, str]) -> str:
     return raw
 
 
+def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(url.strip() for url in env.get(name, "").split(",") if url.strip())
+
+
 def _api_keys(env: Mapping[str, str]) -> tuple[keys.ApiKey, ...]:
     found = keys.parse(env.get("REC_API_KEYS", ""))
     path = env.get("REC_API_KEYS_FILE", "").strip()
@@ -179,6 +183,10 @@ class Settings:
     metrics: bool = True
     # One line per request: "text" (readable) or "json" (one object, for log shippers).
     log_format: str = "text"
+    # Streaming replicas recommendation reads go to (app/db/replicas.py), and how
+    # long a read that must see a write waits for one to replay it.
+    replica_urls: tuple[str, ...] = ()
+    replica_wait: float = 0.25
     # The ASGI server of `recsys serve` (app/servers/): uvicorn, hypercorn or granian.
     server: str = "uvicorn"
 
@@ -236,6 +244,8 @@ class Settings:
             metrics=_bool(env, "REC_METRICS", cls.metrics),
             log_format=_log_format(env),
             server=_server(env),
+            replica_urls=_urls(env, "REC_REPLICA_URLS"),
+            replica_wait=_seconds(env, "REC_REPLICA_WAIT") or cls.replica_wait,
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

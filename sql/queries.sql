@@ -776,3 +776,11 @@ select funcname, calls, self_time, total_time
   from pg_stat_xact_user_functions
  where schemaname = 'recsys'
  order by self_time desc;
+
+-- name: wal_lsn
+-- Read replicas: where the primary's WAL ends now, at or past every commit so far.
+select pg_current_wal_lsn()::text as lsn;
+
+-- name: replayed
+-- Read replicas: has this standby replayed the primary's WAL up to %(lsn)s?
+select coalesce(pg_last_wal_replay_lsn() >= %(lsn)s::pg_lsn, false) as replayed;

@@ -10,6 +10,7 @@ from quart import current_app
 
 from app.config import Settings
 from app.db.pool import Connection
+from app.db.replicas import Reads
 from app.metrics.instruments import Metrics
 from app.realtime.service import Realtime
 from app.recommenders.base import Exposure
@@ -26,6 +27,11 @@ def settings() -> Settings:
 def connection() -> Any:
     """`async with connection() as conn:` commits on success, rolls back on error."""
     return pool().connection()
+
+
+def reads() -> Reads:
+    """Where recommendation lists are read: a replica or the primary."""
+    return current_app.extensions["recsys.reads"]  # type: ignore[no-any-return]
 
 
 def realtime() -> Realtime:

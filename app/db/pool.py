@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 DOWN_WAIT = 0.5
 # Background reconnection gives up after this; requests then start fresh attempts.
 RECONNECT_TIMEOUT = 3.0
+# How long a read waits for a replica's connection before asking the primary.
+REPLICA_WAIT_FOR_CONNECTION = 0.5
 
 
 class Pool(AsyncConnectionPool[Connection]):
@@ -69,4 +71,21 @@ async def open_pool(url: str, min_size: int, max_size: int) -> Pool:
         open=False,
     )
     await pool.open(wait=True, timeout=10.0)
+    return pool
+
+
+async def open_replica_pool(url: str, max_size: int) -> Pool:
+    """A streaming replica's pool: autocommit (reads only, nothing to commit), a
+    short wait for a connection (the primary answers instead), and opened
+    without waiting, so a replica that is down does not stop the app starting."""
+    pool = Pool(
+        url,
+        min_size=1,
+        max_size=max_size,
+        kwargs={"row_factory": dict_row, "application_name": "recsys-replica", "autocommit": True},
+        timeout=REPLICA_WAIT_FOR_CONNECTION,
+        reconnect_timeout=RECONNECT_TIMEOUT,
+        open=False,
+    )
+    await pool.open(wait=False)
     return pool

@@ -11,6 +11,7 @@ from psycopg.types.json import Jsonb
 
 from app.db import queries
 from app.db.pool import Connection
+from app.db.replicas import Reads
 from app.recommenders.base import Exposure, Query, Recommendation, Served
 
 USER = ("user_id",)
@@ -112,6 +113,20 @@ async def serve(conn: Connection, case: str, query: Query, exposure: Exposure) -
         **ledger_params(recomm_id, case, query, exposure),
     }
     return Served(recomm_id, await _run(conn, "serve", params))
+
+
+async def serve_read(
+    reads: Reads, case: str, query: Query, exposure: Exposure, lsn: str | None = None
+) -> Served:
+    """serve, with the list read on a streaming replica when there is one (one
+    that has replayed `lsn`, if given: a read that must see a write): there
+    the list is ranked, and its ledger row written on the primary."""
+    recs = await reads.on_replica(lambda conn: ranked(conn, case, query), lsn)
+    async with reads.primary.connection() as conn:
+        if recs is None:
+            return await serve(conn, case, query, exposure)
+        ids = [r.product_id for r in recs]
+        return Served(await log_exposure(conn, case, query, exposure, ids), recs)
 
 
 async def ranked(conn: Connection, case: str, query: Query) -> list[Recommendation]:
