@@ -9,6 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from quart import current_app
 
 from app.config import Settings
+from app.db import pool as db_pool
 from app.db.pool import Connection
 from app.db.replicas import Reads
 from app.metrics.instruments import Metrics
@@ -27,6 +28,11 @@ def settings() -> Settings:
 def connection() -> Any:
     """`async with connection() as conn:` commits on success, rolls back on error."""
     return pool().connection()
+
+
+def statement() -> Any:
+    """`async with statement() as conn:` for one statement, in autocommit."""
+    return db_pool.statement(pool())
 
 
 def reads() -> Reads:

@@ -10,7 +10,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from app.db import queries
-from app.db.pool import Connection
+from app.db.pool import Connection, statement
 from app.db.replicas import Reads
 from app.recommenders.base import Exposure, Query, Recommendation, Served
 
@@ -122,7 +122,7 @@ async def serve_read(
     that has replayed `lsn`, if given: a read that must see a write): there
     the list is ranked, and its ledger row written on the primary."""
     recs = await reads.on_replica(lambda conn: ranked(conn, case, query), lsn)
-    async with reads.primary.connection() as conn:
+    async with statement(reads.primary) as conn:
         if recs is None:
             return await serve(conn, case, query, exposure)
         ids = [r.product_id for r in recs]
