@@ -2,7 +2,8 @@
 pg_basebackup from the embedded server's own binaries, the app writing to the
 primary and reading recommendations from the replica.
 
-- GET /recommend reads on the replica; its ledger row is on the primary;
+- GET /recommend reads on the replica, every variant the same list as the
+  primary's; its ledger row is on the primary;
 - POST /event's answer and the push after it see the event just written: the
   read waits for the replica to replay the commit, or falls back to the
   primary when replay is paused (a lagging replica);
@@ -22,9 +23,12 @@ import httpx
 import psycopg
 import pytest
 import websockets
+from psycopg.rows import dict_row
 
+from app import recommenders
 from app.db import migrate
 from app.db.replicas import LAGGING, REPLICA, UNREACHABLE
+from app.recommenders.base import Exposure, Query
 from tests.support.replica import Primary, Replica
 from tests.support.served import served
 from tests.support.sockets import next_event, register
@@ -72,6 +76,16 @@ async def test_reads_go_to_the_replica_and_see_their_writes(cluster, tmp_path):
         popular = {"user_id": "u", "case": "popular"}
         assert first(await http.get("/recommend", params=popular)) == "a"
         assert reads.where == {REPLICA: 1}
+        # Every list read on the replica is the primary's own (recsys.serve there).
+        async with await psycopg.AsyncConnection.connect(primary.url, row_factory=dict_row) as conn:
+            for name, (case, method) in recommenders.VARIANTS.items():
+                query = Query(user_id="x", method=method)
+                on_primary = await recommenders.serve(conn, case, query, Exposure("recommend", log=False))
+                params = {"user_id": "x", "case": case, **({"method": method} if method else {})}
+                answer = (await http.get("/recommend", params=params)).json()
+                assert [r["product_id"] for r in answer["recommendations"]] == [
+                    r.product_id for r in on_primary.recommendations
+                ], name
         recomm_id = (await http.get("/recommend", params={"user_id": "u"})).json()["recomm_id"]
         with psycopg.connect(primary.url) as conn:
             logged = conn.execute(
