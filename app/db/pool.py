@@ -21,13 +21,21 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import orjson
 from psycopg import AsyncConnection
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_dumps
 from psycopg_pool import AsyncConnectionPool
 
 Connection = AsyncConnection[dict[str, Any]]
 
 log = logging.getLogger(__name__)
+
+# Jsonb parameters (a served list's request, rules, attributes) dumped by orjson,
+# as the responses are: several times faster than the json module.
+set_json_dumps(
+    lambda obj: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
+)
 
 # How long a request waits for a connection while the database is known down.
 DOWN_WAIT = 0.5

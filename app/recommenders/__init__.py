@@ -4,7 +4,7 @@ STRATEGIES and asks `recommend`, which runs the SQL entry point recsys.recommend
 from __future__ import annotations
 
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -183,7 +183,10 @@ def ledger_params(
 ) -> dict[str, Any]:
     """What recsys.exposures records besides the items: the request a next page
     repeats (with `extra`), and where the list went."""
-    request = {**asdict(query), **(extra or {}), "case": case}
+    # Shallow: the dict is serialised at once (Jsonb), so asdict's deep copy of
+    # every list and dict was pure cost (~5% of a popular request's CPU).
+    request = {f.name: getattr(query, f.name) for f in fields(query)}
+    request = {**request, **(extra or {}), "case": case}
     return {
         "recomm_id": recomm_id,
         "surface": exposure.surface,
