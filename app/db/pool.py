@@ -16,6 +16,7 @@ psycopg_pool already replaces broken connections with backoff; this pool adds:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,11 +32,20 @@ Connection = AsyncConnection[dict[str, Any]]
 
 log = logging.getLogger(__name__)
 
-# Jsonb parameters (a served list's request, rules, attributes) dumped by orjson,
-# as the responses are: several times faster than the json module.
-set_json_dumps(
-    lambda obj: orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY)
-)
+JSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_SERIALIZE_NUMPY
+
+
+def dump_json(obj: Any) -> bytes | str:
+    """Jsonb parameters (a served list's request, rules, attributes) by orjson, as
+    the responses are: several times faster than the json module, which still
+    takes what orjson refuses (integers beyond 64 bits, which jsonb stores)."""
+    try:
+        return orjson.dumps(obj, option=JSON_OPTIONS)
+    except TypeError:
+        return json.dumps(obj)
+
+
+set_json_dumps(dump_json)
 
 # How long a request waits for a connection while the database is known down.
 DOWN_WAIT = 0.5

@@ -121,6 +121,10 @@ def config(app: Any, options: Options) -> uvicorn.Config:
         http=BoundedHttpTools,
         ws=WebSocketsSansIOProtocol,
         ws_max_size=options.ws_max_message,
+        # As under hypercorn: no server pings. uvicorn's default (every 20 s, a
+        # close if the pong is 20 s late) closed sockets of a client too busy
+        # to answer, e.g. the push benchmark opening 5 000 of them.
+        ws_ping_interval=None,
         lifespan="on",
         timeout_graceful_shutdown=int(max(1, round(options.graceful_timeout))),
         log_config=None,
