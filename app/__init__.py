@@ -15,7 +15,7 @@ from app.api import jsonio
 from app.api.openapi import Provider
 from app.config import Settings
 from app.db import pool as db_pool
-from app.db import tunables
+from app.db import replicas, tunables
 from app.db import url as db_url
 from app.metrics.gauges import DatabaseGauges
 from app.metrics.instruments import Metrics
@@ -80,7 +80,11 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         # Whether or not this start migrated: the SQL reads its tunables from the table.
         async with pool.connection() as conn:
             await tunables.apply(conn, settings)
-        realtime = Realtime(pool, url, settings.listen_probe_seconds, settings.exposures)
+        reads = await replicas.open_reads(
+            pool, settings.replica_urls, settings.replica_wait, settings.pool_max
+        )
+        app.extensions["recsys.reads"] = reads
+        realtime = Realtime(pool, url, settings.listen_probe_seconds, settings.exposures, reads)
         app.extensions["recsys.realtime"] = realtime
         await realtime.start()
         app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)
@@ -99,6 +103,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         if "recsys.sampler" in app.extensions:
             await app.extensions.pop("recsys.sampler").stop()
         await app.extensions["recsys.realtime"].stop()
+        await app.extensions["recsys.reads"].close()
         await app.extensions["recsys.pool"].close()
 
     return app

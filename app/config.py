@@ -111,6 +111,20 @@ def _log_format(env: Mapping[str, str]) -> str:
     return raw
 
 
+SERVERS = ("uvicorn", "hypercorn", "granian")  # app/servers/NAMES, fastest first
+
+
+def _server(env: Mapping[str, str]) -> str:
+    raw = env.get("REC_SERVER", "").strip().lower() or SERVERS[0]
+    if raw not in SERVERS:
+        raise ValueError(f"REC_SERVER must be one of {', '.join(SERVERS)}, got {raw!r}")
+    return raw
+
+
+def _urls(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    return tuple(url.strip() for url in env.get(name, "").split(",") if url.strip())
+
+
 def _api_keys(env: Mapping[str, str]) -> tuple[keys.ApiKey, ...]:
     found = keys.parse(env.get("REC_API_KEYS", ""))
     path = env.get("REC_API_KEYS_FILE", "").strip()
@@ -169,6 +183,12 @@ class Settings:
     metrics: bool = True
     # One line per request: "text" (readable) or "json" (one object, for log shippers).
     log_format: str = "text"
+    # Streaming replicas recommendation reads go to (app/db/replicas.py), and how
+    # long a read that must see a write waits for one to replay it.
+    replica_urls: tuple[str, ...] = ()
+    replica_wait: float = 0.25
+    # The ASGI server of `recsys serve` (app/servers/): uvicorn, hypercorn or granian.
+    server: str = "uvicorn"
 
     @property
     def auth_enabled(self) -> bool:
@@ -223,6 +243,9 @@ class Settings:
             graceful_timeout=_seconds(env, "REC_GRACEFUL_TIMEOUT") or cls.graceful_timeout,
             metrics=_bool(env, "REC_METRICS", cls.metrics),
             log_format=_log_format(env),
+            server=_server(env),
+            replica_urls=_urls(env, "REC_REPLICA_URLS"),
+            replica_wait=_seconds(env, "REC_REPLICA_WAIT") or cls.replica_wait,
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

@@ -1,9 +1,11 @@
-"""Run the app under Hypercorn, in one process or several, and shut down gracefully.
+"""Run the app under uvicorn (the default), hypercorn or granian, in one process
+or several, and shut down gracefully.
 
 On SIGTERM or SIGINT a process stops accepting connections, closes every
 WebSocket / Socket.IO connection with 1001 (going away, so clients reconnect
 elsewhere), lets in-flight requests finish for up to REC_GRACEFUL_TIMEOUT
-seconds, and only then closes its database pool (after_serving).
+seconds, and only then closes its database pool (after_serving). The servers
+themselves sit behind one interface in app/servers/.
 """
 
 from __future__ import annotations
@@ -16,24 +18,22 @@ import multiprocessing.connection
 import os
 import shutil
 import signal
+import socket
 import tempfile
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 
 import click
-from hypercorn.asyncio.run import worker_serve
-from hypercorn.config import Config, Sockets
-from hypercorn.utils import wrap_app
 from quart import Quart
 
+from app import servers
 from app.config import Settings
 from app.metrics.instruments import MULTIPROC_ENV
-
-Trigger = Callable[[], Awaitable[None]]
+from app.servers import Options, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ MAX_PAUSE = 5.0
 JOIN_MARGIN = 5.0
 
 
-def run(url: str, host: str, port: int, workers: int = 1) -> None:
+def run(url: str, host: str, port: int, workers: int = 1, server: str | None = None) -> None:
     # Worker processes build their own app from the environment: hand them the
     # database this process resolved (the embedded server is already running).
     os.environ["REC_DATABASE_URL"] = url
@@ -56,47 +56,62 @@ def run(url: str, host: str, port: int, workers: int = 1) -> None:
         settings.check_auth()
     except ValueError as error:
         raise click.ClickException(str(error)) from None
-    config = hypercorn_config(host, port, settings)
-    click.echo(f"recsys: serving http://{host}:{port}  (docs: /docs, database: `recsys db url`)")
+    name = server or settings.server
+    options = Options.of(host, port, settings)
+    click.echo(
+        f"recsys: serving http://{host}:{port} with {name} (docs: /docs, database: `recsys db url`)"
+    )
+    if name == "granian":
+        from app.servers import granian_server
+
+        with metrics_folder() if workers > 1 else contextlib.nullcontext():
+            granian_server.run(options, workers)
+        return
     if workers <= 1:
-        # Hypercorn logs through its own handler; without this, the root handler
-        # that `recsys` installs prints every line twice. It creates its loggers
-        # on first use of config.log, resetting propagate: create them first.
-        # (Spawned workers have no root handler, and config.log cannot be pickled.)
-        assert config.log is not None
-        logging.getLogger("hypercorn.error").propagate = False
-        asyncio.run(_serve_from_env(config))
+        run_loop(name, _serve_from_env(options, name, listen(host, port)))
     else:
-        supervise(config, workers)
+        supervise(options, name, workers)
 
 
-def hypercorn_config(host: str, port: int, settings: Settings) -> Config:
-    config = Config()
-    config.bind = [f"{host}:{port}"]
-    config.graceful_timeout = settings.graceful_timeout
-    # Frames beyond the limit are refused by the protocol layer (close 1009)
-    # before they are buffered; app/realtime/guard.py checks whole messages.
-    config.websocket_max_message_size = settings.ws_max_message
-    return config
+def run_loop(name: str, main: Coroutine[Any, Any, None]) -> None:
+    """uvicorn runs on uvloop (what it is measured with); the others on asyncio."""
+    if name == "uvicorn":
+        import uvloop
+
+        uvloop.run(main)
+    else:
+        asyncio.run(main)
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The listening socket, made here so every worker process accepts on it."""
+    sock = socket.create_server((host, port), backlog=2048)
+    sock.set_inheritable(True)
+    return sock
 
 
 async def serve(
-    app: Quart, config: Config, stop: Trigger | None = None, sockets: Sockets | None = None
+    app: Quart,
+    options: Options,
+    stop: Trigger | None = None,
+    sock: socket.socket | None = None,
+    server: str = servers.DEFAULT,
 ) -> None:
     """Serve until `stop` returns (default: SIGTERM or SIGINT), then drain."""
 
     async def shutdown() -> None:
         await (stop or signalled)()
-        # Sockets never finish on their own: close them now, while Hypercorn
+        # Sockets never finish on their own: close them now, while the server
         # stops accepting and waits for the in-flight requests.
         app.extensions["recsys.sockets"].close_all()
 
-    await worker_serve(
-        wrap_app(app, config.wsgi_max_body_size, "asgi"),
-        config,
-        sockets=sockets,
-        shutdown_trigger=shutdown,
-    )
+    if server == "hypercorn":
+        from app.servers import hypercorn_server as backend
+    elif server == "uvicorn":
+        from app.servers import uvicorn_server as backend  # type: ignore[no-redef]
+    else:
+        raise ValueError(f"{server} serves from its own processes (app.servers.granian_server)")
+    await backend.serve(app, options, shutdown, sock)
 
 
 async def signalled() -> None:
@@ -108,16 +123,16 @@ async def signalled() -> None:
     await received.wait()
 
 
-async def _serve_from_env(config: Config, sockets: Sockets | None = None) -> None:
+async def _serve_from_env(options: Options, name: str, sock: socket.socket) -> None:
     from app import create_app
 
-    await serve(create_app(), config, sockets=sockets)
+    await serve(create_app(), options, sock=sock, server=name)
 
 
-def supervise(config: Config, workers: int) -> None:
+def supervise(options: Options, name: str, workers: int) -> None:
     """n worker processes on one listening socket; SIGTERM/SIGINT here drains them all."""
     with metrics_folder():
-        _supervise(config, workers)
+        _supervise(options, name, workers)
 
 
 @contextlib.contextmanager
@@ -143,8 +158,8 @@ def metrics_folder() -> Iterator[None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _supervise(config: Config, workers: int) -> None:
-    sockets = config.create_sockets()
+def _supervise(options: Options, name: str, workers: int) -> None:
+    sock = listen(options.host, options.port)
     context = multiprocessing.get_context("spawn")
     stop = context.Event()
     # The handler only sets a threading.Event, whose is_set() takes no lock: a
@@ -157,12 +172,11 @@ def _supervise(config: Config, workers: int) -> None:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    pool = Workers(context, lambda: (config, sockets, stop), workers)
+    pool = Workers(context, lambda: (options, name, sock, stop), workers)
     pool.keep_alive(requested)
     stop.set()
-    pool.join(config.graceful_timeout + JOIN_MARGIN)
-    for sock in sockets.insecure_sockets + sockets.secure_sockets:
-        sock.close()
+    pool.join(options.graceful_timeout + JOIN_MARGIN)
+    sock.close()
 
 
 class Workers:
@@ -207,7 +221,12 @@ class Workers:
             if process.exitcode is None:
                 log.warning("worker %s did not stop in time; terminating it", process.pid)
                 process.terminate()
-                process.join()
+                # A worker whose loop holds SIGTERM (uvicorn still in its
+                # startup, waiting for the database) gets SIGKILL after JOIN_MARGIN.
+                process.join(JOIN_MARGIN)
+                if process.exitcode is None:
+                    process.kill()
+                    process.join()
 
     def _replace(self, slot: int, dead: Any, requested: threading.Event) -> None:
         lived = time.monotonic() - dead.started_at
@@ -236,7 +255,7 @@ def _mark_dead(pid: int) -> None:
         multiprocess.mark_process_dead(pid)  # type: ignore[no-untyped-call]
 
 
-def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
+def _worker(options: Options, name: str, sock: socket.socket, stop: Event) -> None:
     # A terminal's Ctrl-C reaches every process of the group: the supervisor
     # decides, so workers drain exactly once.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -251,7 +270,7 @@ def _worker(config: Config, sockets: Sockets, stop: Event) -> None:
     from app import create_app
 
     try:
-        asyncio.run(serve(create_app(), config, stop=stopped, sockets=sockets))
+        run_loop(name, serve(create_app(), options, stop=stopped, sock=sock, server=name))
     finally:
         # Its live gauges leave the sums; its counters stay in the totals.
         _mark_dead(os.getpid())

@@ -798,3 +798,11 @@ select 'similar', s.product_id, s.n
 
 -- name: bench_cross_counts
 select (select count(*) from recsys.item_pairs), (select count(*) from recsys.cross_pairs);
+
+-- name: wal_lsn
+-- Read replicas: where the primary's WAL ends now, at or past every commit so far.
+select pg_current_wal_lsn()::text as lsn;
+
+-- name: replayed
+-- Read replicas: has this standby replayed the primary's WAL up to %(lsn)s?
+select coalesce(pg_last_wal_replay_lsn() >= %(lsn)s::pg_lsn, false) as replayed;

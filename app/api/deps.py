@@ -9,7 +9,9 @@ from psycopg_pool import AsyncConnectionPool
 from quart import current_app
 
 from app.config import Settings
+from app.db import pool as db_pool
 from app.db.pool import Connection
+from app.db.replicas import Reads
 from app.metrics.instruments import Metrics
 from app.realtime.service import Realtime
 from app.recommenders.base import Exposure
@@ -26,6 +28,16 @@ def settings() -> Settings:
 def connection() -> Any:
     """`async with connection() as conn:` commits on success, rolls back on error."""
     return pool().connection()
+
+
+def statement() -> Any:
+    """`async with statement() as conn:` for one statement, in autocommit."""
+    return db_pool.statement(pool())
+
+
+def reads() -> Reads:
+    """Where recommendation lists are read: a replica or the primary."""
+    return current_app.extensions["recsys.reads"]  # type: ignore[no-any-return]
 
 
 def realtime() -> Realtime:

@@ -17,6 +17,7 @@ from app.api import deps
 from app.api.errors import APIError, db_error_field
 from app.api.models import BatchRecorded, EventBatch, EventIn, EventRecorded, Recommendation
 from app.db import events as db_events
+from app.db import replicas
 from app.recommenders.base import Query
 
 bp = Blueprint("events", __name__)
@@ -46,12 +47,16 @@ async def record_event(data: EventIn) -> tuple[EventRecorded, int]:
     `event_id` is stored once and answered with 200 and status `duplicate`.
     The answer's list is logged in recsys.exposures under its `recomm_id`.
     """
+    reads = deps.reads()
     async with deps.connection() as conn:
         result = await db_events.insert_events(conn, [to_new_event(data)])
         await conn.commit()
-        query = Query(user_id=data.user_id)
-        deps.count_events([data.event_type], result.duplicates)
-        served = await recommenders.serve(conn, recommenders.DEFAULT, query, deps.exposure("event"))
+        # A replica answers once it has replayed this commit (app/db/replicas.py).
+        lsn = await replicas.wal_lsn(conn) if reads.replicated else None
+    deps.count_events([data.event_type], result.duplicates)
+    query = Query(user_id=data.user_id)
+    exposure = deps.exposure("event")
+    served = await recommenders.serve_read(reads, recommenders.DEFAULT, query, exposure, lsn)
     deps.count_list(recommenders.DEFAULT, "event")
     duplicate = result.inserted == 0
     body = EventRecorded(

@@ -16,6 +16,6 @@ bp = Blueprint("health", __name__)
 @validate_response(Health)
 async def health() -> Health:
     """`ok` when the service can reach its database; 503 otherwise."""
-    async with deps.connection() as conn:
+    async with deps.statement() as conn:
         await conn.execute(queries.get("health"))
     return Health(status="ok", database="ok")

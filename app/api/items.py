@@ -113,7 +113,7 @@ async def similar(product_id: str, query_args: SimilarArgs) -> Recommendations:
     (`by=cooccurrence`, the default), or nearest by content embedding
     (`by=content`; popular items, saying why, when the item has no text)."""
     query = item_query(product_id, query_args)
-    async with deps.connection() as conn:
+    async with deps.statement() as conn:  # the list, then its ledger row: no transaction
         served = await recommenders.serve_similar(
             conn, query, query_args.by, deps.exposure("similar")
         )
@@ -128,7 +128,7 @@ async def bought_together(product_id: str, query_args: ListArgs) -> Recommendati
     a purchase of this item (settings.basket_gap; an invoice's lines are one
     basket), most shared baskets first."""
     query = item_query(product_id, query_args)
-    async with deps.connection() as conn:
+    async with deps.statement() as conn:
         served = await recommenders.serve_bought_together(conn, query, deps.exposure("similar"))
     return item_list(product_id, recommenders.BOUGHT_TOGETHER, served)
 
@@ -142,7 +142,7 @@ async def then_bought(product_id: str, query_args: ThenBoughtArgs) -> Recommenda
     (cross-occurrence, recsys.cross_pairs): what those users bought and
     everyone else did not."""
     query = item_query(product_id, query_args)
-    async with deps.connection() as conn:
+    async with deps.statement() as conn:
         served = await recommenders.serve_then_bought(
             conn, query, query_args.after, deps.exposure("similar")
         )

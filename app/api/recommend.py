@@ -67,21 +67,22 @@ async def recommend_post(data: RecommendArgs) -> Recommendations:
 
 async def recommended(args: RecommendArgs) -> Recommendations:
     query = args.to_query()
-    async with deps.connection() as conn:
-        if args.experiment is not None:
+    if args.experiment is not None:
+        async with deps.connection() as conn:
             case, served, exposure = await experiment_lists.serve(
                 conn, args.experiment, query, deps.exposure("recommend")
             )
-            deps.count_list(case, "recommend")
-            return answer(case, query, served, exposure)
-        case, exposure = args.case, deps.exposure("recommend", scenario=args.scenario)
-        if args.scenario is not None:
+        deps.count_list(case, "recommend")
+        return answer(case, query, served, exposure)
+    case, exposure = args.case, deps.exposure("recommend", scenario=args.scenario)
+    if args.scenario is not None:
+        async with deps.connection() as conn:
             case, query = await in_scenario(conn, args, query)
-        missing = recommenders.BY_NAME[case].missing(query)
-        if missing:
-            message = f"{missing} is required for case={case}"
-            raise APIError(400, "invalid_request", message, {missing: "required"})
-        served = await recommenders.serve(conn, case, query, exposure)
+    missing = recommenders.BY_NAME[case].missing(query)
+    if missing:
+        message = f"{missing} is required for case={case}"
+        raise APIError(400, "invalid_request", message, {missing: "required"})
+    served = await recommenders.serve_read(deps.reads(), case, query, exposure)
     deps.count_list(case, "recommend")
     return answer(case, query, served, exposure)
 

@@ -17,6 +17,7 @@ from app.cli.imports import import_group
 from app.cli.models import models, train
 from app.cli.scenarios import scenarios
 from app.cli.users import users
+from app.config import SERVERS
 
 
 @click.group()
@@ -34,14 +35,22 @@ def main(verbose: bool) -> None:
 @click.option("--port", type=int, default=None, help="Port (default REC_PORT or 5000).")
 @click.option("--workers", type=int, default=1, show_default=True, help="Server processes.")
 @click.option("--no-migrate", is_flag=True, help="Do not upgrade the schema on start.")
-def serve(host: str | None, port: int | None, workers: int, no_migrate: bool) -> None:
+@click.option(
+    "--server",
+    type=click.Choice(SERVERS),
+    default=None,
+    help="The ASGI server (default REC_SERVER or uvicorn, the fastest measured).",
+)
+def serve(
+    host: str | None, port: int | None, workers: int, no_migrate: bool, server: str | None
+) -> None:
     """Serve the HTTP API (upgrading the schema first)."""
-    from app import server
-
     config = settings()
     # The app applies the tunables itself on start (create_app), migrated or not.
     url = database(upgrade=config.migrate_on_start and not no_migrate, apply_tunables=False)
-    server.run(url, host or config.host, port or config.port, workers)
+    from app import server as runner
+
+    runner.run(url, host or config.host, port or config.port, workers, server)
 
 
 main.add_command(db)

@@ -8,6 +8,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from app import recommenders
 from app.db.pool import Connection
+from app.db.replicas import Reads
 from app.realtime.activity import Activity
 from app.realtime.broker import Broker, Message
 from app.realtime.listener import Listener
@@ -23,8 +24,11 @@ class Realtime:
         url: str,
         probe_every: float = 5.0,
         log_exposures: bool = True,
+        reads: Reads | None = None,
     ) -> None:
         self._pool = pool
+        # Pushes read from a replica once it has replayed the event (app/db/replicas.py).
+        self._reads = reads or Reads(pool, [], 0)  # type: ignore[arg-type]
         # One ledger row per push, shared by the user's sockets.
         self._exposure = Exposure(surface="push", log=log_exposures)
         self.broker = Broker(self.recommendations)
@@ -42,9 +46,13 @@ class Realtime:
 
     async def recommendations(self, user_id: str) -> Message:
         """The message pushed to a user's sockets."""
-        async with self._pool.connection() as conn:
-            query = Query(user_id=user_id, k=PUSH_K)
-            served = await recommenders.serve(conn, recommenders.DEFAULT, query, self._exposure)
+        # The notification came after the event's commit: the primary's WAL
+        # position now is at or past it.
+        lsn = await self._reads.primary_lsn()
+        query = Query(user_id=user_id, k=PUSH_K)
+        served = await recommenders.serve_read(
+            self._reads, recommenders.DEFAULT, query, self._exposure, lsn
+        )
         self.lists_served += 1
         return {
             "user_id": user_id,

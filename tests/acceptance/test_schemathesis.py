@@ -16,7 +16,8 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode, checks
 
 from app import create_app
-from app.server import hypercorn_config, serve
+from app.server import serve
+from app.servers import Options
 from tests.support.auth import ADMIN_KEY, SECURE, bearer
 from tests.support.events import seed
 from tests.support.served import free_port, wait_until_up
@@ -31,7 +32,7 @@ EXCLUDED = [checks.positive_data_acceptance]
 
 
 class Server(threading.Thread):
-    """The app under Hypercorn on its own event loop, so schemathesis's
+    """The app under the default server (uvicorn) on its own event loop, so schemathesis's
     synchronous client can call it from the test's thread."""
 
     def __init__(self, app: Any, port: int) -> None:
@@ -44,8 +45,8 @@ class Server(threading.Thread):
     async def _serve(self) -> None:
         self.loop = asyncio.get_running_loop()
         self.stop = asyncio.Event()
-        config = hypercorn_config("127.0.0.1", self.port, self.app.extensions["recsys.settings"])
-        await serve(self.app, config, stop=self.stop.wait)
+        options = Options.of("127.0.0.1", self.port, self.app.extensions["recsys.settings"])
+        await serve(self.app, options, stop=self.stop.wait)
 
     def shutdown(self) -> None:
         self.loop.call_soon_threadsafe(self.stop.set)
@@ -72,7 +73,7 @@ def api_schema(db_url: str, tmp_path: Any) -> Iterator[Any]:
     wait_until_up(url)
     schema = schemathesis.openapi.from_url(url + "/openapi.json")
     schema.config.update(base_url=url)
-    # Hypercorn refuses an oversized request line with 431 before the app runs:
+    # The server refuses an oversized request head with 431 before the app runs:
     # a rejection of invalid input like any 4xx (documented in /openapi.json).
     rejection = schema.config.checks.negative_data_rejection
     rejection.expected_statuses = [*rejection.expected_statuses, "413", "431"]

@@ -1,5 +1,6 @@
-"""Graceful shutdown through app.server.serve, the path `recsys serve` takes: a
-slow in-flight request completes, sockets get 1001 (going away), then the pool closes."""
+"""Graceful shutdown through app.server.serve, the path `recsys serve` takes, under
+every server it can run: a slow in-flight request completes, sockets get 1001
+(going away), then the pool closes."""
 
 from __future__ import annotations
 
@@ -12,14 +13,17 @@ import websockets
 
 from app import create_app
 from app.config import Settings
-from app.server import hypercorn_config, serve
+from app.server import serve
+from app.servers import NAMES, Options
 from tests.support.served import Served, free_port, until_up
 from tests.support.sockets import close_code, register, socketio_ws
 
 TIMEOUT = 10
 
 
-async def test_shutdown_drains_requests_and_closes_sockets_1001(db_url, tmp_path):
+# Granian runs from its own processes (no in-process serve): the SIGTERM test covers it.
+@pytest.mark.parametrize("server_name", ["uvicorn", "hypercorn"])
+async def test_shutdown_drains_requests_and_closes_sockets_1001(db_url, tmp_path, server_name):
     app = create_app({"database_url": db_url, "data_dir": tmp_path})
     entered, release = asyncio.Event(), asyncio.Event()
 
@@ -30,9 +34,9 @@ async def test_shutdown_drains_requests_and_closes_sockets_1001(db_url, tmp_path
         return {"status": "finished"}
 
     port = free_port()
-    config = hypercorn_config("127.0.0.1", port, Settings(graceful_timeout=TIMEOUT))
+    options = Options.of("127.0.0.1", port, Settings(graceful_timeout=TIMEOUT))
     stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, stop=stop.wait))
+    server = asyncio.create_task(serve(app, options, stop=stop.wait, server=server_name))
     served = Served(f"http://127.0.0.1:{port}", app)
     async with httpx.AsyncClient(base_url=served.url, timeout=TIMEOUT) as http:
         for _ in range(200):
@@ -61,8 +65,16 @@ async def test_shutdown_drains_requests_and_closes_sockets_1001(db_url, tmp_path
             await late.get(served.url + "/health")
 
 
+GRANIAN_DROPS = pytest.mark.xfail(
+    strict=True,
+    reason="granian stops its workers' sockets before the app's shutdown runs: 1006, not 1001",
+)
+SERVERS = [pytest.param(n, marks=GRANIAN_DROPS) if n == "granian" else n for n in NAMES]
+
+
+@pytest.mark.parametrize("server_name", SERVERS)
 @pytest.mark.parametrize("workers", [1, 2])
-async def test_recsys_serve_drains_on_sigterm(db_url, workers):
+async def test_recsys_serve_drains_on_sigterm(db_url, workers, server_name):
     import os
     import signal
     import sys
@@ -71,7 +83,7 @@ async def test_recsys_serve_drains_on_sigterm(db_url, workers):
     env = {**os.environ, "REC_DATABASE_URL": db_url}
     process = await asyncio.create_subprocess_exec(
         Path(sys.executable).with_name("recsys"), "serve", "--no-migrate", "--port", str(port),
-        "--workers", str(workers), env=env,
+        "--workers", str(workers), "--server", server_name, env=env,
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:

@@ -1,4 +1,5 @@
-"""Serve the real ASGI app (Quart + Socket.IO) with Hypercorn inside the test's event loop."""
+"""Serve the real ASGI app (Quart + Socket.IO) inside the test's event loop, under the
+server `recsys serve` runs by default (REC_SERVER picks another: app/servers/)."""
 
 from __future__ import annotations
 
@@ -12,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
-from app import create_app
+from app import create_app, server
+from app.servers import Options
 
 
 @dataclass
@@ -42,12 +42,11 @@ def free_port() -> int:
 async def served(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator[Served]:
     settings = {"database_url": db_url, "data_dir": data_dir, "neighbor_refresh": None}
     app = create_app({**settings, **overrides})
-    config = Config()
     port = free_port()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.graceful_timeout = 1
+    options = Options("127.0.0.1", port, 1, app.extensions["recsys.settings"].ws_max_message)
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))  # type: ignore[arg-type]
+    name = app.extensions["recsys.settings"].server
+    task = asyncio.create_task(server.serve(app, options, stop=stop.wait, server=name))
     url = f"http://127.0.0.1:{port}"
     await until_up(url)
     try:
