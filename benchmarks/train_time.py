@@ -7,13 +7,17 @@ leaves the models `--model implicit` tries (app.training.selection).
    random matrices of growing catalogues: the O(items^3) cost that sets
    selection.EASE_AUTO_MAX_ITEMS (its grid is 8 points + 2 list sizes + the final fit).
 2. `recsys train` (every model `all` trains, validation grids included) on a
-   synthetic shop of --events events over --items items, with each tried
+   synthetic shop of --events events over --items items: each run's seconds,
+   each stage's (the progress messages `recsys train` shows, timed one to the
+   next, a grid's configurations summed per model), and each tried
    configuration's seconds from the run's metrics.
 """
 
 from __future__ import annotations
 
+import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from scipy import sparse
@@ -34,13 +38,33 @@ def ease_seconds(n_items: int, events: int, users: int = 5_000) -> float:
     return time.perf_counter() - started
 
 
+class Stages:
+    """Seconds between `recsys train`'s progress messages, summed per stage (a
+    message without its parameters: every grid point of a model is one stage)."""
+
+    def __init__(self) -> None:
+        self.marks: list[tuple[float, str]] = []
+
+    def step(self, message: str) -> None:
+        self.marks.append((time.perf_counter(), re.sub(r" \{.*\}$| [\d,]+ rows$", "", message)))
+
+    def seconds(self) -> dict[str, float]:
+        ends = [*(t for t, _ in self.marks[1:]), time.perf_counter()]
+        out: dict[str, float] = {}
+        for (started, stage), ended in zip(self.marks, ends, strict=True):
+            out[stage] = round(out.get(stage, 0.0) + ended - started, 2)
+        return out
+
+
 def train_all(server: str, spec: Spec) -> dict[str, Any]:
     url = harness.fresh_database(server, DB)
+    stages = Stages()
     try:
         seed.load(url, generate(spec), progress=False)
         started = time.perf_counter()
-        outcomes = runner.train(url, ["all"], runner.Options(progress=False))
+        outcomes = train_timed(url, stages.step)
         total = time.perf_counter() - started
+        stage_seconds = stages.seconds()
     finally:
         harness.drop_database(server, DB)
     runs = {o.kind: o for o in outcomes}
@@ -49,7 +73,10 @@ def train_all(server: str, spec: Spec) -> dict[str, Any]:
     return {
         "seconds": total,
         "runs": {k: o.duration_s for k, o in runs.items()},
+        "stages": stage_seconds,
         "implicit": implicit.kind,
+        "implicit_metrics": {k: v for k, v in implicit.metrics.items() if k != "grid"},
+        "validation": implicit.metrics.get("split"),
         "grid_seconds": {
             kind: sum(row["seconds"] for row in grid if row["model"] == kind)
             for kind in {row["model"] for row in grid}
@@ -57,20 +84,34 @@ def train_all(server: str, spec: Spec) -> dict[str, Any]:
     }
 
 
+def train_timed(url: str, step: Callable[[str], None]) -> list[runner.Outcome]:
+    """What `recsys train` runs (runner.train), each model's progress timed."""
+    options = runner.Options(progress=False)
+    return [runner.train_one(url, kind, options, step) for kind in runner.plan(url, ["all"]).kinds]
+
+
 def main(argv: list[str] | None = None) -> None:
     p = harness.parser(__doc__.splitlines()[0] if __doc__ else "train_time")
     p.add_argument("--items", type=int, default=20_000)
     p.add_argument("--events", type=int, default=100_000)
     p.add_argument("--users", type=int, default=5_000)
-    args = p.parse_args(argv)
-    ease = {n: ease_seconds(n, args.events) for n in EASE_SIZES}
-    harness.print_table(
-        f"EASE fit alone ({args.events:,} events; selection.EASE_AUTO_MAX_ITEMS ="
-        f" {selection.EASE_AUTO_MAX_ITEMS:,})",
-        ["items", "one fit s", "grid + final (11 fits) s"],
-        [[n, s, 11 * s] for n, s in ease.items()],
+    p.add_argument(
+        "--ease-sizes",
+        default=",".join(map(str, EASE_SIZES)),
+        help="catalogues of the EASE-alone table, comma-separated ('' skips it)",
     )
+    args = p.parse_args(argv)
+    sizes = [int(n) for n in args.ease_sizes.split(",") if n]
+    ease = {n: ease_seconds(n, args.events) for n in sizes}
+    if ease:
+        harness.print_table(
+            f"EASE fit alone ({args.events:,} events; selection.EASE_AUTO_MAX_ITEMS ="
+            f" {selection.EASE_AUTO_MAX_ITEMS:,})",
+            ["items", "one fit s", "grid + final (11 fits) s"],
+            [[n, s, 11 * s] for n, s in ease.items()],
+        )
     spec = Spec(users=args.users, items=args.items, events=args.events)
+    load_before = harness.load_average()
     with harness.postgres() as server:
         settings = harness.banner(server)
         result = train_all(server, spec)
@@ -80,7 +121,12 @@ def main(argv: list[str] | None = None) -> None:
         [["total", result["seconds"]], *([k, v] for k, v in result["runs"].items())],
     )
     harness.print_table(
-        f"validation grid of the implicit run (chose {result['implicit']})",
+        "stages (seconds from one progress message to the next)",
+        ["stage", "seconds"],
+        [[k, v] for k, v in result["stages"].items()],
+    )
+    harness.print_table(
+        f"validation grid of the implicit run ({result['validation']}; chose {result['implicit']})",
         ["model", "seconds"],
         [[k, v] for k, v in sorted(result["grid_seconds"].items())],
     )
@@ -92,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
             "postgres": settings,
             "ease_seconds": {str(n): s for n, s in ease.items()},
             "train": result,
-            "load_average": harness.load_average(),
+            "load_average": {"before": load_before, "after": harness.load_average()},
             "spec": vars(spec),
         },
     )

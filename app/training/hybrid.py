@@ -12,6 +12,7 @@ grid over the weight simplex picks the weights that rank the held-out 20% best
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -241,15 +242,23 @@ class HybridWeights:
     # Chosen on validation by fit (recsys.settings.popularity_half_life).
     half_life_days: float = HALF_LIFE_S / 86_400.0
 
-    def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        embeddings: dict[int, np.ndarray],
+        step: Callable[[str], None] = lambda _: None,
+    ) -> Self:
         train, test = split.by_name(self.validation, frame, HOLDOUT, self.random_state)
+        step(f"hybrid: fitting {self.model} on the validation split")
         base = {"lam": self.lam, "n_neighbors": self.n_neighbors, "weighting": "log"}
         implicit = selection.make(self.model, {**base, **self.model_params}, self.random_state)
         signals = Signals.learn(train, embeddings, implicit)
         test = test[test["item_id"].isin(signals.index.item_ids)]
         self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
+        step("hybrid: choosing the popularity half-life")
         self.choose_half_life(signals, train, test)
         for bucket, (length, least) in BUCKETS.items():
+            step(f"hybrid: weights for histories of {bucket}")
             users = self.users(train, test, least)
             if len(users) == 0:
                 continue
@@ -286,10 +295,8 @@ class HybridWeights:
     def users(self, train: pd.DataFrame, test: pd.DataFrame, least: int) -> np.ndarray:
         sizes = train.groupby("user_id").size()
         users = np.intersect1d(sizes[sizes >= least].index.to_numpy(), test["user_id"].unique())
-        if len(users) > self.max_users:
-            rng = np.random.default_rng(self.random_state)
-            users = np.sort(rng.choice(users, self.max_users, replace=False))
-        return users
+        n_items = train["item_id"].nunique()
+        return selection.sampled(users, n_items, self.random_state, self.max_users)
 
     def fit_bucket(
         self,
