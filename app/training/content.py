@@ -8,6 +8,7 @@ and serving both call `TfidfEncoder.transform`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -95,6 +96,10 @@ class TfidfEncoder:
     terms: list[str] = field(default_factory=list)
     idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     components: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    # The embeddings of the items fit saw, by their text (never stored).
+    fitted: dict[tuple[Any, ...], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def fit(self, items: Sequence[ItemText]) -> Self:
         texts = [item for item in items if not item.is_empty()]
@@ -116,6 +121,10 @@ class TfidfEncoder:
         n = max(1, min(self.dims, features.shape[0] - 1, features.shape[1] - 1))
         svd = TruncatedSVD(n_components=n, random_state=self.random_state).fit(features)
         self.components = svd.components_.astype(np.float32)
+        # Writing the run embeds these same items next: their rows are kept, not
+        # recounted (on 20k items the counting is most of the write).
+        vectors = self.project(features)
+        self.fitted = {_key(item): row for item, row in zip(texts, vectors, strict=True)}
         return self
 
     def features(self, items: Sequence[ItemText]) -> sparse.csr_matrix:
@@ -134,8 +143,18 @@ class TfidfEncoder:
         return sparse.hstack(blocks).tocsr()
 
     def transform(self, items: Sequence[ItemText]) -> np.ndarray:
-        dense = np.asarray(self.features(items) @ self.components.T.astype(np.float64))
-        return unit_dense(dense)
+        keys = [_key(item) for item in items]
+        missing = [n for n, key in enumerate(keys) if key not in self.fitted]
+        out = np.zeros((len(items), self.components.shape[0]))
+        if missing:
+            out[missing] = self.project(self.features([items[n] for n in missing]))
+        for n, key in enumerate(keys):
+            if key in self.fitted:
+                out[n] = self.fitted[key]
+        return out
+
+    def project(self, features: sparse.csr_matrix) -> np.ndarray:
+        return unit_dense(np.asarray(features @ self.components.T.astype(np.float64)))
 
     def config(self) -> dict[str, Any]:
         return {
@@ -158,6 +177,12 @@ class TfidfEncoder:
             idf=np.asarray(idf, dtype=np.float32),
             components=np.asarray(components, dtype=np.float32).reshape(len(components), -1),
         )
+
+
+def _key(item: ItemText) -> tuple[Any, ...]:
+    """An item's text as a dict key (ItemText holds a list and a dict)."""
+    attributes = json.dumps(item.attributes, sort_keys=True, default=str)
+    return (item.title, item.description, tuple(item.categories), attributes)
 
 
 def _describe(options: dict[str, Any]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import pandas as pd
 from scipy import sparse
 
 from app.evaluation import metrics, split
-from app.training import data, validation
+from app.training import data, factorization, validation
 from app.training.factorization import ImplicitMF
 from app.training.graph import RP3beta, rp3beta_scorer
 from app.training.neighbors import EASE, ItemKNN
@@ -143,21 +143,22 @@ def choose(
     `fixed` params of a kind (given by the caller) are not searched."""
     check = Validation.of(frame, name, seed)
     grid: list[dict[str, Any]] = []
-    for kind in kinds:
-        given = fixed.get(kind, {})
-        points = [{**point, **given} for point in GRIDS[kind]]
-        for params in [p for n, p in enumerate(points) if p not in points[:n]]:
-            step(f"validating {kind} {params}")
-            grid.append(_tried(kind, params, check, seed))
-    best = max(grid, key=lambda row: row["ndcg_at_10"])
-    small = int(frame["item_id"].nunique()) <= EASE_AUTO_MAX_ITEMS
-    if small and "n_neighbors" not in fixed.get(best["model"], {}):
-        for size in SIZES:
-            if size != best["params"].get("n_neighbors", 100):
-                params = {**best["params"], "n_neighbors": size}
-                step(f"validating {best['model']} {params}")
-                grid.append(_tried(best["model"], params, check, seed))
+    with factorization.reuse_fits():
+        for kind in kinds:
+            given = fixed.get(kind, {})
+            points = [{**point, **given} for point in GRIDS[kind]]
+            for params in [p for n, p in enumerate(points) if p not in points[:n]]:
+                step(f"validating {kind} {params}")
+                grid.append(_tried(kind, params, check, seed))
         best = max(grid, key=lambda row: row["ndcg_at_10"])
+        small = int(frame["item_id"].nunique()) <= EASE_AUTO_MAX_ITEMS
+        if small and "n_neighbors" not in fixed.get(best["model"], {}):
+            for size in SIZES:
+                if size != best["params"].get("n_neighbors", 100):
+                    params = {**best["params"], "n_neighbors": size}
+                    step(f"validating {best['model']} {params}")
+                    grid.append(_tried(best["model"], params, check, seed))
+            best = max(grid, key=lambda row: row["ndcg_at_10"])
     chosen = {"n_neighbors": 100, **best["params"]}
     figures = {k: v for k, v in best.items() if k not in ("model", "params", "seconds")}
     summary = {"split": check.label, **figures, "chosen_by": "validation", "grid": grid}
