@@ -6,9 +6,10 @@
 Per split: every model's NDCG@10 on validation (the training part split again
 the same way) and on the test part, with every neighbour kept and with 200
 (what `item_neighbors` stores at most), as a multiple of binary EASE lambda 200
-on the test part; then blends of two and three models (each user's scores
-divided by their best, weights on a 0.1 grid), the blend chosen on validation
-and, as an upper bound nobody can serve, the best on the test part itself.
+on the test part; then blends of two models and of three of the five best on
+validation (each user's scores divided by their best, weights on a 0.1 grid),
+the blend chosen on validation and, as an upper bound nobody can serve, the
+best on the test part itself.
 It answers "is there a configuration worth serving that beats EASE by 5%?"
 before anything is built into SQL.
 """
@@ -34,6 +35,7 @@ from app.training.neighbors import ease_weights, top_per_row
 from benchmarks import harness, models_quality
 
 SEED, HOLDOUT, STORED = 42, 0.2, 200
+TRIPLES = 5  # triples are blended from this many models, the best on validation
 REFERENCE = "ease lam=200 binary"
 # The default event types of a fresh schema (sql/01_base.sql), plus the formats' own.
 TYPES = [
@@ -113,12 +115,15 @@ def models(fold: Fold) -> Iterator[tuple[str, Model]]:
     yield "als 64", (w, "log")
 
 
-def blends(names: list[str]) -> Iterator[tuple[tuple[str, ...], tuple[float, ...]]]:
+def blends(
+    names: list[str], best: list[str]
+) -> Iterator[tuple[tuple[str, ...], tuple[float, ...]]]:
+    """Every pair of `names`, every triple of the `best` few, weights on a 0.1 grid."""
     steps = [n / 10 for n in range(1, 10)]
     for pair in itertools.combinations(names, 2):
         for a in steps:
             yield pair, (a, round(1 - a, 1))
-    for triple in itertools.combinations(names, 3):
+    for triple in itertools.combinations(best, 3):
         for a, b in itertools.product(steps, steps):
             if a + b < 0.95:
                 yield triple, (a, b, round(1 - a - b, 1))
@@ -140,7 +145,8 @@ def one_split(name: str, split_name: str, args: Any) -> dict[str, Any]:
         }
     reference = singles[REFERENCE]["test"]
     tried: list[dict[str, Any]] = []
-    for combo, weights in blends(list(singles)):
+    ranked = sorted(singles, key=lambda n: -singles[n]["val"])
+    for combo, weights in blends(ranked, ranked[:TRIPLES]):
         figures = {}
         for part, fold in (("val", val), ("test", out)):
             mix = sum(w * scores[part][n] for w, n in zip(weights, combo, strict=True))
