@@ -16,7 +16,7 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 
 
 @dataclass(frozen=True)
@@ -105,19 +105,24 @@ class TfidfEncoder:
         texts = [item for item in items if not item.is_empty()]
         if len(texts) < 2:
             raise ValueError("content: fewer than 2 items have text to learn from")
-        terms, idf = [], []
+        # One count per block: the fit's counts are its features' too (TfidfVectorizer's
+        # smooth idf from them), not recounted on the vocabulary just learned.
+        terms, idf, counted = [], [], []
         for block, (field_of, options) in BLOCKS.items():
-            tfidf = TfidfVectorizer(sublinear_tf=True, **options)
+            counter = CountVectorizer(lowercase=True, **options)
             try:
-                tfidf.fit([field_of(item) for item in texts])
+                counts = counter.fit_transform([field_of(item) for item in texts]).tocsr()
             except ValueError:  # no term at all in this block (e.g. no categories)
                 continue
-            terms += [f"{block}:{t}" for t in tfidf.get_feature_names_out()]
-            idf += list(tfidf.idf_)
+            df = np.bincount(counts.indices, minlength=counts.shape[1])
+            block_idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
+            terms += [f"{block}:{t}" for t in counter.get_feature_names_out()]
+            idf += list(block_idf)
+            counted.append(self.weighted(block, counts, block_idf))
         if not terms:
             raise ValueError("content: no term is shared by two items")
         self.terms, self.idf = terms, np.asarray(idf, dtype=np.float32)
-        features = self.features(texts)
+        features = sparse.hstack(counted).tocsr()
         n = max(1, min(self.dims, features.shape[0] - 1, features.shape[1] - 1))
         svd = TruncatedSVD(n_components=n, random_state=self.random_state).fit(features)
         self.components = svd.components_.astype(np.float32)
@@ -136,11 +141,16 @@ class TfidfEncoder:
                 continue
             vocabulary = {self.terms[c][2:]: n for n, c in enumerate(columns)}
             counts = _counter(block, vocabulary).transform([field_of(item) for item in items])
-            tf = counts.astype(np.float64).tocsr()
-            tf.data = 1 + np.log(tf.data)  # sublinear tf, as TfidfVectorizer
-            tf = tf @ sparse.diags(self.idf[columns].astype(np.float64))
-            blocks.append(unit_rows(tf) * self.weights.get(block, 1.0))
+            blocks.append(self.weighted(block, counts, self.idf[columns]))
         return sparse.hstack(blocks).tocsr()
+
+    def weighted(self, block: str, counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+        """A block's term counts -> sublinear tf x idf, L2-normalised, times its weight."""
+        tf = counts.astype(np.float64).tocsr()
+        tf.data = 1 + np.log(tf.data)  # sublinear tf, as TfidfVectorizer
+        tf = tf @ sparse.diags(idf.astype(np.float64))
+        weighted: sparse.csr_matrix = unit_rows(tf) * self.weights.get(block, 1.0)
+        return weighted
 
     def transform(self, items: Sequence[ItemText]) -> np.ndarray:
         keys = [_key(item) for item in items]
