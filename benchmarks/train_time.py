@@ -77,6 +77,7 @@ def train_all(server: str, spec: Spec) -> dict[str, Any]:
         "implicit": implicit.kind,
         "implicit_metrics": {k: v for k, v in implicit.metrics.items() if k != "grid"},
         "validation": implicit.metrics.get("split"),
+        "grid": [{k: row[k] for k in ("model", "params", "ndcg_at_10", "seconds")} for row in grid],
         "grid_seconds": {
             kind: sum(row["seconds"] for row in grid if row["model"] == kind)
             for kind in {row["model"] for row in grid}
