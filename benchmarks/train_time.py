@@ -16,6 +16,7 @@ leaves the models `--model implicit` tries (app.training.selection).
 from __future__ import annotations
 
 import re
+import resource
 import time
 from collections.abc import Callable
 from typing import Any
@@ -40,20 +41,30 @@ def ease_seconds(n_items: int, events: int, users: int = 5_000) -> float:
 
 class Stages:
     """Seconds between `recsys train`'s progress messages, summed per stage (a
-    message without its parameters: every grid point of a model is one stage)."""
+    message without its parameters: every grid point of a model is one stage),
+    wall and this process's CPU (user + system: the load of other jobs slows
+    the wall, far less the CPU; the server's own work is not in it)."""
 
     def __init__(self) -> None:
-        self.marks: list[tuple[float, str]] = []
+        self.marks: list[tuple[float, float, str]] = []
 
     def step(self, message: str) -> None:
-        self.marks.append((time.perf_counter(), re.sub(r" \{.*\}$| [\d,]+ rows$", "", message)))
+        stage = re.sub(r" \{.*\}$| [\d,]+ rows$", "", message)
+        self.marks.append((time.perf_counter(), cpu_seconds(), stage))
 
-    def seconds(self) -> dict[str, float]:
-        ends = [*(t for t, _ in self.marks[1:]), time.perf_counter()]
-        out: dict[str, float] = {}
-        for (started, stage), ended in zip(self.marks, ends, strict=True):
-            out[stage] = round(out.get(stage, 0.0) + ended - started, 2)
+    def seconds(self) -> dict[str, dict[str, float]]:
+        ends = [*((t, c) for t, c, _ in self.marks[1:]), (time.perf_counter(), cpu_seconds())]
+        out: dict[str, dict[str, float]] = {}
+        for (wall, cpu, stage), (wall_end, cpu_end) in zip(self.marks, ends, strict=True):
+            seen = out.setdefault(stage, {"wall": 0.0, "cpu": 0.0})
+            seen["wall"] = round(seen["wall"] + wall_end - wall, 2)
+            seen["cpu"] = round(seen["cpu"] + cpu_end - cpu, 2)
         return out
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def train_all(server: str, spec: Spec) -> dict[str, Any]:
@@ -61,9 +72,9 @@ def train_all(server: str, spec: Spec) -> dict[str, Any]:
     stages = Stages()
     try:
         seed.load(url, generate(spec), progress=False)
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), cpu_seconds()
         outcomes = train_timed(url, stages.step)
-        total = time.perf_counter() - started
+        total, total_cpu = time.perf_counter() - started, cpu_seconds() - cpu
         stage_seconds = stages.seconds()
     finally:
         harness.drop_database(server, DB)
@@ -72,6 +83,7 @@ def train_all(server: str, spec: Spec) -> dict[str, Any]:
     grid = implicit.metrics.get("grid", [])
     return {
         "seconds": total,
+        "cpu_seconds": total_cpu,
         "runs": {k: o.duration_s for k, o in runs.items()},
         "stages": stage_seconds,
         "implicit": implicit.kind,
@@ -121,10 +133,11 @@ def main(argv: list[str] | None = None) -> None:
         ["run", "seconds"],
         [["total", result["seconds"]], *([k, v] for k, v in result["runs"].items())],
     )
+    print(f"this process's CPU: {result['cpu_seconds']:.1f} s")
     harness.print_table(
-        "stages (seconds from one progress message to the next)",
-        ["stage", "seconds"],
-        [[k, v] for k, v in result["stages"].items()],
+        "stages (from one progress message to the next)",
+        ["stage", "wall s", "CPU s"],
+        [[k, v["wall"], v["cpu"]] for k, v in result["stages"].items()],
     )
     harness.print_table(
         f"validation grid of the implicit run ({result['validation']}; chose {result['implicit']})",
