@@ -8,6 +8,7 @@ and serving both call `TfidfEncoder.transform`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Self
@@ -15,7 +16,7 @@ from typing import Any, Self
 import numpy as np
 from scipy import sparse
 from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 
 
 @dataclass(frozen=True)
@@ -95,27 +96,40 @@ class TfidfEncoder:
     terms: list[str] = field(default_factory=list)
     idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
     components: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
+    # The embeddings of the items fit saw, by their text (never stored).
+    fitted: dict[tuple[Any, ...], np.ndarray] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def fit(self, items: Sequence[ItemText]) -> Self:
         texts = [item for item in items if not item.is_empty()]
         if len(texts) < 2:
             raise ValueError("content: fewer than 2 items have text to learn from")
-        terms, idf = [], []
+        # One count per block: the fit's counts are its features' too (TfidfVectorizer's
+        # smooth idf from them), not recounted on the vocabulary just learned.
+        terms, idf, counted = [], [], []
         for block, (field_of, options) in BLOCKS.items():
-            tfidf = TfidfVectorizer(sublinear_tf=True, **options)
+            counter = CountVectorizer(lowercase=True, **options)
             try:
-                tfidf.fit([field_of(item) for item in texts])
+                counts = counter.fit_transform([field_of(item) for item in texts]).tocsr()
             except ValueError:  # no term at all in this block (e.g. no categories)
                 continue
-            terms += [f"{block}:{t}" for t in tfidf.get_feature_names_out()]
-            idf += list(tfidf.idf_)
+            df = np.bincount(counts.indices, minlength=counts.shape[1])
+            block_idf = (np.log((1 + len(texts)) / (1 + df)) + 1).astype(np.float32)
+            terms += [f"{block}:{t}" for t in counter.get_feature_names_out()]
+            idf += list(block_idf)
+            counted.append(self.weighted(block, counts, block_idf))
         if not terms:
             raise ValueError("content: no term is shared by two items")
         self.terms, self.idf = terms, np.asarray(idf, dtype=np.float32)
-        features = self.features(texts)
+        features = sparse.hstack(counted).tocsr()
         n = max(1, min(self.dims, features.shape[0] - 1, features.shape[1] - 1))
         svd = TruncatedSVD(n_components=n, random_state=self.random_state).fit(features)
         self.components = svd.components_.astype(np.float32)
+        # Writing the run embeds these same items next: their rows are kept, not
+        # recounted (on 20k items the counting is most of the write).
+        vectors = self.project(features)
+        self.fitted = {_key(item): row for item, row in zip(texts, vectors, strict=True)}
         return self
 
     def features(self, items: Sequence[ItemText]) -> sparse.csr_matrix:
@@ -127,15 +141,30 @@ class TfidfEncoder:
                 continue
             vocabulary = {self.terms[c][2:]: n for n, c in enumerate(columns)}
             counts = _counter(block, vocabulary).transform([field_of(item) for item in items])
-            tf = counts.astype(np.float64).tocsr()
-            tf.data = 1 + np.log(tf.data)  # sublinear tf, as TfidfVectorizer
-            tf = tf @ sparse.diags(self.idf[columns].astype(np.float64))
-            blocks.append(unit_rows(tf) * self.weights.get(block, 1.0))
+            blocks.append(self.weighted(block, counts, self.idf[columns]))
         return sparse.hstack(blocks).tocsr()
 
+    def weighted(self, block: str, counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+        """A block's term counts -> sublinear tf x idf, L2-normalised, times its weight."""
+        tf = counts.astype(np.float64).tocsr()
+        tf.data = 1 + np.log(tf.data)  # sublinear tf, as TfidfVectorizer
+        tf = tf @ sparse.diags(idf.astype(np.float64))
+        weighted: sparse.csr_matrix = unit_rows(tf) * self.weights.get(block, 1.0)
+        return weighted
+
     def transform(self, items: Sequence[ItemText]) -> np.ndarray:
-        dense = np.asarray(self.features(items) @ self.components.T.astype(np.float64))
-        return unit_dense(dense)
+        keys = [_key(item) for item in items]
+        missing = [n for n, key in enumerate(keys) if key not in self.fitted]
+        out = np.zeros((len(items), self.components.shape[0]))
+        if missing:
+            out[missing] = self.project(self.features([items[n] for n in missing]))
+        for n, key in enumerate(keys):
+            if key in self.fitted:
+                out[n] = self.fitted[key]
+        return out
+
+    def project(self, features: sparse.csr_matrix) -> np.ndarray:
+        return unit_dense(np.asarray(features @ self.components.T.astype(np.float64)))
 
     def config(self) -> dict[str, Any]:
         return {
@@ -158,6 +187,12 @@ class TfidfEncoder:
             idf=np.asarray(idf, dtype=np.float32),
             components=np.asarray(components, dtype=np.float32).reshape(len(components), -1),
         )
+
+
+def _key(item: ItemText) -> tuple[Any, ...]:
+    """An item's text as a dict key (ItemText holds a list and a dict)."""
+    attributes = json.dumps(item.attributes, sort_keys=True, default=str)
+    return (item.title, item.description, tuple(item.categories), attributes)
 
 
 def _describe(options: dict[str, Any]) -> dict[str, Any]:

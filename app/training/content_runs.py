@@ -120,7 +120,7 @@ def fit_and_write(
         coverage = size["embedded"] / size["items"] if size["items"] else 0.0
         return {"coverage": coverage}, size
     frame, vectors = inputs
-    model.fit(frame, vectors)
+    model.fit(frame, vectors, step)
     # A bucket without validation users keeps the documented defaults, written
     # out so the run says what it serves.
     row = conn.execute(queries.get("default_hybrid_weights")).fetchone()

@@ -12,6 +12,8 @@ the list at once, and validation scores this stored form, not the raw factors.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -27,6 +29,22 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "als": {"factors": 64, "regularization": 0.05, "alpha": 2.0, "iterations": 15},
     "bpr": {"factors": 64, "learning_rate": 0.05, "regularization": 0.01, "iterations": 100},
 }
+
+# While a validation grid runs (reuse_fits): item factors already fitted on the
+# same frame with the same settings. The grid varies the fold-in ridge, which
+# does not change the factors, so each ALS/BPR fit serves two grid points.
+_fitted: list[tuple[pd.DataFrame, tuple[Any, ...], np.ndarray]] | None = None
+
+
+@contextmanager
+def reuse_fits() -> Iterator[None]:
+    """Within the block, a fit repeated on the same frame is reused, not redone."""
+    global _fitted
+    _fitted = []
+    try:
+        yield
+    finally:
+        _fitted = None
 
 
 def fold_in_left(items: np.ndarray, reg: float) -> np.ndarray:
@@ -106,8 +124,16 @@ class ImplicitMF:
         return self
 
     def factors(self, frame: pd.DataFrame, index: data.Index) -> np.ndarray:
+        params = {**DEFAULTS[self.kind], **self.params}
+        key = (self.kind, sorted(params.items()), self.weighting, self.random_state)
+        for seen, settings, factors in _fitted or []:
+            if seen is frame and settings == key:
+                return factors
         x = data.matrix(frame, index, self.weighting)
-        return fit_factors(self.kind, x, {**DEFAULTS[self.kind], **self.params}, self.random_state)
+        factors = fit_factors(self.kind, x, params, self.random_state)
+        if _fitted is not None:
+            _fitted.append((frame, key, factors))
+        return factors
 
     def scorer(self, frame: pd.DataFrame, index: data.Index) -> Any:
         """Untruncated fold-in scores of history rows (validation on large catalogues)."""

@@ -12,6 +12,7 @@ grid over the weight simplex picks the weights that rank the held-out 20% best
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self
 
@@ -38,6 +39,10 @@ HALF_LIFE_S = 14 * 86_400.0
 # Half-lives of `popular` tried on validation; the best is written to
 # recsys.settings.popularity_half_life (3650 days: about all-time counts).
 HALF_LIVES_DAYS = (1.0, 7.0, 14.0, 30.0, 90.0, 365.0, 3650.0)
+# Past EASE's size (selection.EASE_AUTO_MAX_ITEMS) the weights are searched on
+# a simplex of this step: 56 points instead of 286, the weight grid being most
+# of a large catalogue's hybrid run (benchmarks/train_time.py, docs/models.md).
+LARGE_STEP = 0.2
 
 
 def decayed(train: pd.DataFrame, index: data.Index, half_life_s: float) -> np.ndarray:
@@ -241,19 +246,29 @@ class HybridWeights:
     # Chosen on validation by fit (recsys.settings.popularity_half_life).
     half_life_days: float = HALF_LIFE_S / 86_400.0
 
-    def fit(self, frame: pd.DataFrame, embeddings: dict[int, np.ndarray]) -> Self:
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        embeddings: dict[int, np.ndarray],
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> Self:
         train, test = split.by_name(self.validation, frame, HOLDOUT, self.random_state)
+        progress(f"hybrid: fitting {self.model} on the validation split")
         base = {"lam": self.lam, "n_neighbors": self.n_neighbors, "weighting": "log"}
         implicit = selection.make(self.model, {**base, **self.model_params}, self.random_state)
         signals = Signals.learn(train, embeddings, implicit)
         test = test[test["item_id"].isin(signals.index.item_ids)]
         self.weights, self.metrics = {"0": dict(ONLY_POPULAR)}, {}
+        progress("hybrid: choosing the popularity half-life")
         self.choose_half_life(signals, train, test)
+        large = len(signals.index.item_ids) > selection.EASE_AUTO_MAX_ITEMS
+        grid = simplex(max(self.step, LARGE_STEP) if large else self.step)
         for bucket, (length, least) in BUCKETS.items():
+            progress(f"hybrid: weights for histories of {bucket}")
             users = self.users(train, test, least)
             if len(users) == 0:
                 continue
-            weights, metrics = self.fit_bucket(signals, train, test, users, length)
+            weights, metrics = self.fit_bucket(signals, train, test, users, length, grid)
             self.weights[bucket], self.metrics[bucket] = weights, metrics
             switched = [s for s in SOURCES if s != recommenders.FALLBACK]
             strongest = sorted(switched, key=lambda s: -metrics[f"ndcg_at_10_{s}"])
@@ -286,10 +301,8 @@ class HybridWeights:
     def users(self, train: pd.DataFrame, test: pd.DataFrame, least: int) -> np.ndarray:
         sizes = train.groupby("user_id").size()
         users = np.intersect1d(sizes[sizes >= least].index.to_numpy(), test["user_id"].unique())
-        if len(users) > self.max_users:
-            rng = np.random.default_rng(self.random_state)
-            users = np.sort(rng.choice(users, self.max_users, replace=False))
-        return users
+        n_items = train["item_id"].nunique()
+        return selection.sampled(users, n_items, self.random_state, self.max_users)
 
     def fit_bucket(
         self,
@@ -298,13 +311,14 @@ class HybridWeights:
         test: pd.DataFrame,
         users: np.ndarray,
         length: int | None,
+        weight_grid: list[dict[str, float]],
     ) -> tuple[dict[str, float], dict[str, Any]]:
         seen = train[train["user_id"].isin(users)]
         latest = seen.sort_values("ts", ascending=False).groupby("user_id")
         history = latest.head(length or len(seen))
         asked = test[test["user_id"].isin(users)]
         pool = Candidates.of(signals, history, seen, asked, users, self.candidates)
-        grid = [(pool.ndcg(w), w) for w in simplex(self.step)]
+        grid = [(pool.ndcg(w), w) for w in weight_grid]
         best, weights = max(grid, key=lambda pair: pair[0])
         singles = {s: pool.ndcg({**dict.fromkeys(SOURCES, 0.0), s: 1.0}) for s in SOURCES}
         metrics = {
@@ -312,6 +326,7 @@ class HybridWeights:
             "history": length or "all",
             "weights": weights,
             "ndcg_at_10": best,
+            "weight_grid": len(weight_grid),
         }
         return weights, metrics | {f"ndcg_at_10_{s}": v for s, v in singles.items()}
 

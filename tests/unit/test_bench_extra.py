@@ -59,3 +59,23 @@ def test_the_serving_package_does_not_import_the_benchmarks():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def test_train_time_sums_a_grids_points_into_one_stage() -> None:
+    from benchmarks.train_time import Stages
+
+    stages = Stages()
+    for message in (
+        "implicit: validating rp3beta {'alpha': 0.5}",
+        "implicit: validating rp3beta {'alpha': 1.0}",
+        "rp3beta: fitting 80,768 rows",
+        "rp3beta: writing run 1",
+    ):
+        stages.step(message)
+    seconds = stages.seconds()
+    assert list(seconds) == [
+        "implicit: validating rp3beta",
+        "rp3beta: fitting",
+        "rp3beta: writing run 1",
+    ]
+    assert all(v["wall"] >= 0 and v["cpu"] >= 0 for v in seconds.values())

@@ -106,3 +106,19 @@ def test_large_catalogues_validate_untruncated_scores_that_match_the_full_lists(
         assert metrics["ndcg_at_10"] > 0.3, kind  # two tastes: far above chance
         assert params["n_neighbors"] == 100  # no list-size stage past the threshold
         assert len(metrics["grid"]) == len(selection.GRIDS[kind])
+
+
+def test_validation_scores_a_seeded_sample_of_users_past_its_budget(monkeypatch) -> None:
+    frame = two_tastes()
+    whole = selection.Validation.of(frame, "temporal", seed=0)
+    assert whole.test["user_id"].nunique() == 60 and "users scored" not in whole.label
+    monkeypatch.setattr(selection, "VALIDATION_CELLS", 20 * 25)  # 25 users of 20 items
+    part = selection.Validation.of(frame, "temporal", seed=0)
+    again = selection.Validation.of(frame, "temporal", seed=0)
+    assert part.test["user_id"].nunique() == 25 and "25 users scored" in part.label
+    assert part.test.equals(again.test)  # the same seed, the same users
+    assert len(part.train) == len(whole.train)  # fitted on every user still
+    _, _, metrics = selection.choose(["item_knn"], frame, {}, "temporal")
+    assert metrics["split"].endswith("25 users scored") and metrics["ndcg_at_10"] > 0.3
+    users = np.arange(100)
+    assert len(selection.sampled(users, 20, 0, most=10)) == 10  # the caller's cap too

@@ -93,3 +93,32 @@ def test_hybrid_weights_validate_on_the_split_they_are_told():
     fitted = HybridWeights(validation="random", random_state=1).fit(frame, {})
     assert fitted.params()["validation"] == "random"
     assert HybridWeights(**fitted.params()).validation == "random"
+
+
+def test_hybrid_weights_search_a_coarser_simplex_past_eases_size(monkeypatch):
+    from app.training import hybrid, selection
+
+    frame = frame_of(views_of_groups())
+    fine = hybrid.HybridWeights(validation="random", random_state=1).fit(frame, {})
+    monkeypatch.setattr(selection, "EASE_AUTO_MAX_ITEMS", 4)
+    coarse = hybrid.HybridWeights(validation="random", random_state=1).fit(frame, {})
+    buckets = [b for b in hybrid.BUCKETS if b in fine.metrics]
+    assert buckets
+    for bucket in buckets:
+        assert fine.metrics[bucket]["weight_grid"] == len(hybrid.simplex(0.1)) == 286
+        assert coarse.metrics[bucket]["weight_grid"] == len(hybrid.simplex(0.2)) == 56
+        assert all(round(w * 5, 6).is_integer() for w in coarse.weights[bucket].values())
+
+
+def test_content_embeddings_of_fitted_items_equal_a_fresh_transform():
+    from app.training.content import ItemText, TfidfEncoder
+
+    items = [ItemText(f"red shoe {n}", "a shoe", ["shoes"], {"size": n % 3}) for n in range(6)] + [
+        ItemText(f"blue hat {n}", "a hat", ["hats"]) for n in range(6)
+    ]
+    encoder = TfidfEncoder(dims=4).fit(items)
+    fresh = TfidfEncoder.stored(encoder.config(), encoder.terms, encoder.idf, encoder.components)
+    assert not fresh.fitted and len(encoder.fitted) == len(items)
+    unseen = [ItemText("red hat", "a shoe and a hat", ["hats"]), ItemText()]
+    asked = items + unseen
+    assert np.allclose(encoder.transform(asked), fresh.transform(asked))
