@@ -26,6 +26,19 @@ _WEIGHTED = """
     )
 """
 
+# Each user's distinct positively touched items, ranked by first event id: the
+# order the pair window counts in (interactions.seq).
+_RANKED = """
+    ranked as (
+        select e.user_id, e.item_id,
+               row_number() over (partition by e.user_id order by min(e.id)) as seq
+          from recsys.events e
+          join recsys.event_types t on t.id = e.type_id
+         where t.kind = 'positive'
+         group by e.user_id, e.item_id
+    )
+"""
+
 REFERENCE: dict[str, str] = {
     # (user_id, item_id) -> seq, score, events, conversions, last_value, first_ts, last_ts
     "interactions": f"""
@@ -81,15 +94,8 @@ REFERENCE: dict[str, str] = {
     # positive (item, type) rows, items ranked by first event id as for item_pairs; a
     # non-conversion type on x and a conversion type on y != x count when
     # pair_window = 0 or |rank(x) - rank(y)| <= pair_window.
-    "cross_pairs": """
-        with ranked as (
-            select e.user_id, e.item_id,
-                   row_number() over (partition by e.user_id order by min(e.id)) as seq
-              from recsys.events e
-              join recsys.event_types t on t.id = e.type_id
-             where t.kind = 'positive'
-             group by e.user_id, e.item_id
-        ),
+    "cross_pairs": f"""
+        with {_RANKED},
         typed as (
             select distinct e.user_id, e.item_id, e.type_id, t.conversion
               from recsys.events e
@@ -116,15 +122,8 @@ REFERENCE: dict[str, str] = {
     """,
     # (item_a, item_b) -> users: for each user, distinct items ranked by first event id;
     # x at rank i and y at rank j (i < j) count when pair_window = 0 or j - i <= pair_window.
-    "item_pairs": """
-        with ranked as (
-            select e.user_id, e.item_id,
-                   row_number() over (partition by e.user_id order by min(e.id)) as seq
-              from recsys.events e
-              join recsys.event_types t on t.id = e.type_id
-             where t.kind = 'positive'
-             group by e.user_id, e.item_id
-        )
+    "item_pairs": f"""
+        with {_RANKED}
         select least(x.item_id, y.item_id) as item_a,
                greatest(x.item_id, y.item_id) as item_b,
                count(*)::int as users
