@@ -3,11 +3,8 @@ recsys.ingest_events (no HTTP): batches of events of active users (drawn by
 activity, as the bench's POST /events phase draws them) and single events,
 into a database already holding the bench's kind of shop.
 
-On a build with a pair-delta log (a recsys.fold_pair_deltas function: the
-prototype docs/performance.md measured) a write appends its pair increments
-and the fold applies them later; the report then gives the writes alone, the
-folds alone, and the two together (what the machine sustains when the fold
-keeps up). On main, without one, the writes are the whole cost.
+docs/performance.md compares it with a pair-delta log prototype (kept off
+main), whose copy of this script also timed its fold.
 
     python -m benchmarks.write_path [--users 20000] [--items 10000]
         [--events 300000] [--batch 1000] [--batches 20] [--singles 300] [--json PATH]
@@ -27,18 +24,6 @@ from benchmarks.traffic import Picker
 DB = "bench_write_path"
 
 
-def has_fold(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute("select to_regproc('recsys.fold_pair_deltas') is not null").fetchone()
-    return bool(row and row[0])
-
-
-def fold(conn: psycopg.Connection[Any]) -> tuple[float, int]:
-    """Seconds and delta rows of one fold."""
-    with harness.Stopwatch() as t:
-        row = conn.execute(queries.get("fold_pair_deltas")).fetchone()
-    return t.seconds, int(row[0]) if row else 0
-
-
 def timed_writes(conn: psycopg.Connection[Any], batches: list[list[dict[str, str]]]) -> list[float]:
     """Seconds of each recsys.ingest_events call (one transaction each)."""
     out = []
@@ -50,19 +35,15 @@ def timed_writes(conn: psycopg.Connection[Any], batches: list[list[dict[str, str
 
 
 def phase(
-    conn: psycopg.Connection[Any], name: str, batches: list[list[dict[str, str]]], folding: bool
+    conn: psycopg.Connection[Any], name: str, batches: list[list[dict[str, str]]]
 ) -> dict[str, Any]:
     writes = timed_writes(conn, batches)
-    folded_s, rows = fold(conn) if folding else (0.0, 0)
     events = sum(len(b) for b in batches)
     return {
         "phase": name,
         "events": events,
         "write_s": sum(writes),
-        "fold_s": folded_s,
-        "delta_rows": rows,
-        "events_per_s_writes": events / sum(writes),
-        "events_per_s_sustained": events / (sum(writes) + folded_s),
+        "events_per_s": events / sum(writes),
         "p50_ms": harness.percentile(writes, 50) * 1000,
         "p99_ms": harness.percentile(writes, 99) * 1000,
     }
@@ -76,26 +57,13 @@ def run(server_url: str, args: argparse.Namespace) -> dict[str, Any]:
         loaded = seed.load(url, w)
         picker = Picker(w, seed=7)
         with psycopg.connect(url, autocommit=True) as conn:
-            folding = has_fold(conn)
-            if folding:
-                fold(conn)
+            batches = [picker.events(args.batch) for _ in range(args.batches)]
+            singles = [picker.events(1) for _ in range(args.singles)]
             results = [
-                phase(
-                    conn,
-                    f"batches of {args.batch}",
-                    [picker.events(args.batch) for _ in range(args.batches)],
-                    folding,
-                ),
-                phase(
-                    conn, "single events", [picker.events(1) for _ in range(args.singles)], folding
-                ),
+                phase(conn, f"batches of {args.batch}", batches),
+                phase(conn, "single events", singles),
             ]
-        return {
-            "delta_log": folding,
-            "seeded": loaded.events,
-            "seed_s": loaded.seconds,
-            "phases": results,
-        }
+        return {"seeded": loaded.events, "seed_s": loaded.seconds, "phases": results}
     finally:
         harness.drop_database(server_url, DB)
 
@@ -106,29 +74,15 @@ def report(r: dict[str, Any]) -> None:
             p["phase"],
             p["events"],
             harness.fmt(p["write_s"]),
-            harness.fmt(p["fold_s"]),
-            p["delta_rows"],
-            round(p["events_per_s_writes"]),
-            round(p["events_per_s_sustained"]),
+            round(p["events_per_s"]),
             harness.fmt(p["p50_ms"]),
             harness.fmt(p["p99_ms"]),
         ]
         for p in r["phases"]
     ]
-    mode = "pair-delta log" if r["delta_log"] else "pair upserts in the trigger"
     harness.print_table(
-        f"write path ({mode}); seeded {r['seeded']} events in {r['seed_s']:.1f} s",
-        [
-            "phase",
-            "events",
-            "writes s",
-            "fold s",
-            "delta rows",
-            "events/s writes",
-            "events/s sustained",
-            "p50 ms",
-            "p99 ms",
-        ],
+        f"write path; seeded {r['seeded']} events in {r['seed_s']:.1f} s",
+        ["phase", "events", "writes s", "events/s", "p50 ms", "p99 ms"],
         rows,
     )
 
