@@ -10,19 +10,17 @@ from typing import Any
 from quart import Quart
 from quart_schema import Info, QuartSchema
 
-from app import api, jobs, logs
+from app import api, logs
 from app.api import jsonio
 from app.api.openapi import Provider
 from app.config import Settings
-from app.db import pool as db_pool
-from app.db import replicas, tunables
 from app.db import url as db_url
 from app.metrics.gauges import DatabaseGauges
 from app.metrics.instruments import Metrics
 from app.metrics.sampler import Sampler
 from app.realtime.guard import Guard
-from app.realtime.service import Realtime
 from app.realtime.socketio_bridge import Bridge
+from app.shops import Shops
 
 __version__ = "0.1.0"
 
@@ -65,7 +63,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
     if instruments is not None:
         app.extensions["recsys.metrics"] = instruments
     api.register(app, instruments)
-    bridge = Bridge(lambda: app.extensions["recsys.realtime"], settings, secret)
+    bridge = Bridge(lambda: app.extensions["recsys.shops"], settings, secret)
     guard = Guard(
         bridge.wrap(app.asgi_app), settings.ws_max_message, settings.ws_rate, settings.ws_burst
     )
@@ -74,36 +72,23 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
 
     @app.before_serving
     async def start() -> None:
-        url = db_url.resolve(settings)
-        pool = await db_pool.open_pool(url, settings.pool_min, settings.pool_max, patient=True)
-        app.extensions["recsys.pool"] = pool
-        # Whether or not this start migrated: the SQL reads its tunables from the table.
-        async with pool.connection() as conn:
-            await tunables.apply(conn, settings)
-        reads = await replicas.open_reads(
-            pool, settings.replica_urls, settings.replica_wait, settings.pool_max
-        )
-        app.extensions["recsys.reads"] = reads
-        realtime = Realtime(pool, url, settings.listen_probe_seconds, settings.exposures, reads)
-        app.extensions["recsys.realtime"] = realtime
-        await realtime.start()
-        app.extensions["recsys.jobs"] = jobs.start(settings, pool, url)
+        shops = Shops(settings, db_url.resolve(settings))
+        app.extensions["recsys.shops"] = shops
+        await shops.start()
         if instruments is not None:
-            sampler = Sampler(instruments, pool, realtime, guard)
+            default = shops.default
+            sampler = Sampler(instruments, default.pool, default.realtime, guard)
             sampler.start()
             app.extensions["recsys.sampler"] = sampler
-            app.extensions["recsys.database_gauges"] = DatabaseGauges(pool)
+            app.extensions["recsys.database_gauges"] = DatabaseGauges(default.pool)
 
     @app.after_serving
     async def stop() -> None:
         # Normally done already when shutdown began (app/server.py); here for
         # servers that only run the ASGI lifespan.
         guard.close_all()
-        await app.extensions.pop("recsys.jobs").stop()
         if "recsys.sampler" in app.extensions:
             await app.extensions.pop("recsys.sampler").stop()
-        await app.extensions["recsys.realtime"].stop()
-        await app.extensions["recsys.reads"].close()
-        await app.extensions["recsys.pool"].close()
+        await app.extensions["recsys.shops"].close()
 
     return app

@@ -11,6 +11,7 @@ from typing import Any
 import platformdirs
 
 from app.auth import keys, tokens
+from app.db import tenants
 
 # Limits on what a request may carry, declared once: the API's models, the socket
 # protocol and the importers read them from here; docs/security.md lists them.
@@ -133,6 +134,13 @@ def _api_keys(env: Mapping[str, str]) -> tuple[keys.ApiKey, ...]:
     return found
 
 
+def _tenant(env: Mapping[str, str]) -> str:
+    try:
+        return tenants.check(env.get("REC_TENANT", "").strip() or tenants.DEFAULT)
+    except tenants.TenantError as error:
+        raise ValueError(f"REC_TENANT: {error}") from None
+
+
 def _secret(env: Mapping[str, str]) -> bytes | None:
     raw = env.get("REC_TOKEN_SECRET", "")
     return raw.encode() if raw else None
@@ -189,6 +197,9 @@ class Settings:
     replica_wait: float = 0.25
     # The ASGI server of `recsys serve` (app/servers/): uvicorn, hypercorn or granian.
     server: str = "uvicorn"
+    # The tenant the CLI works on (REC_TENANT or `recsys --tenant`); the server
+    # serves every tenant, each request the one of its key (app/db/tenants.py).
+    tenant: str = "default"
 
     @property
     def auth_enabled(self) -> bool:
@@ -246,6 +257,7 @@ class Settings:
             server=_server(env),
             replica_urls=_urls(env, "REC_REPLICA_URLS"),
             replica_wait=_seconds(env, "REC_REPLICA_WAIT") or cls.replica_wait,
+            tenant=_tenant(env),
         )
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Settings:

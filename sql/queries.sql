@@ -806,3 +806,46 @@ select pg_current_wal_lsn()::text as lsn;
 -- name: replayed
 -- Read replicas: has this standby replayed the primary's WAL up to %(lsn)s?
 select coalesce(pg_last_wal_replay_lsn() >= %(lsn)s::pg_lsn, false) as replayed;
+
+-- Tenants (app/db/tenants.py): a database per tenant on the default database's
+-- server, named <default database>_t_<tenant>, marked by its comment. The
+-- statements with {braces} are DDL: psycopg.sql fills in quoted identifiers
+-- and literals (DDL takes no bind parameters).
+
+-- name: tenant_databases
+-- The tenants of the database %(base)s: their databases' names and comments.
+select d.datname as database, shobj_description(d.oid, 'pg_database') as comment
+  from pg_database d
+ where starts_with(d.datname, %(base)s || '_t_')
+   and shobj_description(d.oid, 'pg_database') = 'recsys tenant of ' || %(base)s
+ order by 1;
+
+-- name: tenant_create_database
+create database {database} template template0;
+
+-- name: tenant_mark_database
+comment on database {database} is {comment};
+
+-- name: tenant_create_role
+-- The tenant's SQL role: psql under it reaches this tenant's database only.
+create role {role} {login};
+
+-- name: tenant_connect
+-- Nobody but the tenant's role (and superusers, the service) may connect.
+revoke connect, temporary on database {database} from public;
+grant connect, temporary on database {database} to {role};
+
+-- name: tenant_grants
+-- Inside the tenant's database: everything in recsys, its tables and the
+-- functions' own writes (the exposure ledger, say), now and after migrations.
+grant usage on schema recsys to {role};
+grant select, insert, update, delete on all tables in schema recsys to {role};
+grant usage, select on all sequences in schema recsys to {role};
+alter default privileges in schema recsys grant select, insert, update, delete on tables to {role};
+alter default privileges in schema recsys grant usage, select on sequences to {role};
+
+-- name: tenant_drop_database
+drop database if exists {database} with (force);
+
+-- name: tenant_drop_role
+drop role if exists {role};

@@ -11,8 +11,11 @@ from quart import Quart, current_app, g, request, websocket
 
 from app.api import deps
 from app.api.errors import APIError
-from app.auth.keys import Scope, presented_key, scope_of
+from app.auth.keys import Scope, key_of, presented_key
+from app.auth.tokens import tenant_secret
+from app.db.tenants import DEFAULT
 from app.realtime.protocol import Access, access_for
+from app.shops import UnknownTenant
 
 OPEN, READ, WRITE, ADMIN = Scope.OPEN, Scope.READ, Scope.WRITE, Scope.ADMIN
 # Routes a metrics key (REC_API_KEYS `key:metrics`) reaches besides the open ones.
@@ -92,16 +95,17 @@ def required_scope(method: str, rule: str | None) -> Scope:
     return ROUTE_SCOPES.get((method, rule), ADMIN)
 
 
-def authorize(method: str, rule: str | None, key: str | None) -> Scope:
-    """The caller's scope; raises 401 without a known key, 403 when it is too weak."""
+def authorize(method: str, rule: str | None, key: str | None) -> tuple[Scope, str]:
+    """The caller's scope and tenant; raises 401 without a known key, 403 when
+    it is too weak."""
     settings = deps.settings()
     if not settings.auth_enabled:
-        return ADMIN
+        return ADMIN, DEFAULT
     needed = required_scope(method, rule)
-    scope = scope_of(settings.api_keys, key) if key else None
+    found = key_of(settings.api_keys, key) if key else None
     if needed is OPEN:
-        return scope or OPEN
-    if scope is None:
+        return (found.scope, found.tenant) if found else (OPEN, DEFAULT)
+    if found is None:
         message = "an API key is required" if key is None else "unknown API key"
         raise APIError(
             401,
@@ -109,18 +113,34 @@ def authorize(method: str, rule: str | None, key: str | None) -> Scope:
             f"{message}: send Authorization: Bearer <key> or X-API-Key: <key>",
             headers={"WWW-Authenticate": 'Bearer realm="recsys"'},
         )
+    scope = found.scope
+    if (method, rule) in METRICS_ROUTES and found.tenant != DEFAULT:
+        # The process's counters add up every tenant's traffic.
+        raise APIError(403, "forbidden", "/metrics covers every tenant: use a default tenant key")
     if scope is Scope.METRICS and (method, rule) in METRICS_ROUTES:
-        return scope
+        return scope, found.tenant
     if scope < needed:
         raise APIError(
             403, "forbidden", f"this call needs a {needed.label} key; this key is {scope.label}"
         )
-    return scope
+    return scope, found.tenant
+
+
+async def enter(tenant: str) -> None:
+    """Point this request at its tenant's shop; 401 once the tenant is gone."""
+    try:
+        g.shop = await deps.shops().get(tenant)
+    except UnknownTenant:
+        raise APIError(401, "unauthorized", deps.unknown_tenant(tenant)) from None
+    if g.shop.pool.down and (gone := await deps.tenant_gone()):
+        raise APIError(401, "unauthorized", deps.unknown_tenant(gone))
 
 
 def token_secret() -> bytes:
-    """The secret that signs socket tokens (a random per-process one when auth is off)."""
-    return current_app.extensions["recsys.token_secret"]  # type: ignore[no-any-return]
+    """The secret that signs this tenant's socket tokens (from a random
+    per-process one when auth is off)."""
+    base: bytes = current_app.extensions["recsys.token_secret"]
+    return tenant_secret(base, deps.shop().tenant)
 
 
 def register(app: Quart) -> None:
@@ -129,7 +149,8 @@ def register(app: Quart) -> None:
         rule = request.url_rule.rule if request.url_rule else None
         headers = request.headers
         key = presented_key(headers.get("Authorization", ""), headers.get("X-API-Key", ""))
-        g.scope = authorize(request.method, rule, key)
+        g.scope, tenant = authorize(request.method, rule, key)
+        await enter(tenant)
 
     @app.before_websocket
     async def check_websocket() -> None:
@@ -140,7 +161,8 @@ def register(app: Quart) -> None:
             headers.get("X-API-Key", ""),
             websocket.args.get("api_key"),
         )
-        g.scope = authorize("GET", rule, key)
+        g.scope, tenant = authorize("GET", rule, key)
+        await enter(tenant)
 
 
 def socket_access(scope: Scope) -> Access:

@@ -13,6 +13,8 @@ from quart import Quart, Response, current_app, jsonify
 from quart_schema import RequestSchemaValidationError
 from werkzeug.exceptions import HTTPException
 
+from app.api import deps
+
 log = logging.getLogger(__name__)
 
 
@@ -113,6 +115,8 @@ def register(app: Quart) -> None:
     @app.errorhandler(PoolTimeout)
     @app.errorhandler(psycopg.OperationalError)
     async def unavailable(error: Exception) -> Any:
+        if gone := await deps.tenant_gone():
+            return error_response(401, "unauthorized", deps.unknown_tenant(gone))
         log.warning("database unavailable: %s", error)
         return error_response(503, "database_unavailable", "the database is not reachable")
 

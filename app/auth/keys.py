@@ -1,4 +1,6 @@
-"""API keys with scopes (read < write < admin), parsed from REC_API_KEYS / REC_API_KEYS_FILE."""
+"""API keys with scopes (read < write < admin), each bound to one tenant, parsed
+from REC_API_KEYS / REC_API_KEYS_FILE: `key:scope` for the default tenant,
+`key:scope@tenant` for another (app/db/tenants.py)."""
 
 from __future__ import annotations
 
@@ -6,6 +8,8 @@ import hmac
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+
+from app.db.tenants import DEFAULT, NAME
 
 # A key shorter than this is guessable by brute force over HTTP.
 MIN_KEY_LENGTH = 16
@@ -34,25 +38,33 @@ SCOPES = {scope.label: scope for scope in (Scope.READ, Scope.WRITE, Scope.ADMIN,
 class ApiKey:
     secret: str
     scope: Scope
+    tenant: str = DEFAULT
 
     def __repr__(self) -> str:  # never print a key in a traceback or log
-        return f"ApiKey(scope={self.scope.label})"
+        return f"ApiKey(scope={self.scope.label}, tenant={self.tenant})"
 
 
 def parse_entry(entry: str, source: str) -> ApiKey:
-    """`key:scope`; the key is everything before the last colon."""
-    secret, sep, scope_name = entry.strip().rpartition(":")
+    """`key:scope` or `key:scope@tenant`; the key is everything before the last colon."""
+    secret, sep, bound = entry.strip().rpartition(":")
+    scope_name, at, tenant = bound.strip().partition("@")
     scope = SCOPES.get(scope_name.strip().lower())
     if not sep or scope is None:
         raise ValueError(
-            f"{source}: each entry must be key:read, key:write, key:admin or key:metrics"
+            f"{source}: each entry must be key:read, key:write, key:admin or key:metrics,"
+            " optionally followed by @tenant"
+        )
+    tenant = tenant.strip() if at else DEFAULT
+    if tenant != DEFAULT and not NAME.match(tenant):
+        raise ValueError(
+            f"{source}: {tenant!r} is not a tenant name (a-z, 0-9 and _, starting with a letter)"
         )
     secret = secret.strip()
     if len(secret) < MIN_KEY_LENGTH or any(c.isspace() or not c.isprintable() for c in secret):
         raise ValueError(
             f"{source}: keys must be at least {MIN_KEY_LENGTH} printable characters without spaces"
         )
-    return ApiKey(secret, scope)
+    return ApiKey(secret, scope, tenant)
 
 
 def parse(raw: str, source: str = "REC_API_KEYS") -> tuple[ApiKey, ...]:
@@ -70,14 +82,14 @@ def read_file(path: Path, source: str = "REC_API_KEYS_FILE") -> tuple[ApiKey, ..
     return tuple(parse_entry(line, source) for line in lines if line and not line.startswith("#"))
 
 
-def scope_of(keys: tuple[ApiKey, ...], presented: str) -> Scope | None:
-    """The scope of the presented key, or None. Every key is compared, each in
+def key_of(keys: tuple[ApiKey, ...], presented: str) -> ApiKey | None:
+    """The configured key presented, or None. Every key is compared, each in
     constant time, so the answer's timing says nothing about which key matched."""
-    found: Scope | None = None
+    found: ApiKey | None = None
     candidate = presented.encode()
     for key in keys:
         if hmac.compare_digest(key.secret.encode(), candidate):
-            found = key.scope
+            found = key
     return found
 
 

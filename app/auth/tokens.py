@@ -12,6 +12,8 @@ import binascii
 import hashlib
 import hmac
 
+from app.db.tenants import DEFAULT
+
 # Binds signatures to this use, so the secret can never sign anything else by accident.
 CONTEXT = b"recsys socket token v1\n"
 # A secret shorter than this is guessable offline from one issued token.
@@ -32,6 +34,16 @@ def _unb64(text: str) -> bytes:
 
 def _signature(secret: bytes, payload: bytes) -> bytes:
     return hmac.new(secret, CONTEXT + payload, hashlib.sha256).digest()
+
+
+def tenant_secret(secret: bytes, tenant: str) -> bytes:
+    """The secret of `tenant`'s tokens: the default tenant's is `secret` itself
+    (tokens issued before tenants stay valid); another's is derived from it, so
+    a token issued under one tenant fails every other's signature check."""
+    if tenant == DEFAULT:
+        return secret
+    context = b"recsys tenant token secret\n" + tenant.encode()
+    return hmac.new(secret, context, hashlib.sha256).digest()
 
 
 def issue(secret: bytes, user_id: str, expires_at: int) -> str:

@@ -16,13 +16,21 @@ from app.cli.experiments import experiments
 from app.cli.imports import import_group
 from app.cli.models import models, train
 from app.cli.scenarios import scenarios
+from app.cli.tenants import tenants_group
 from app.cli.users import users
 from app.config import SERVERS
+from app.db import tenants
 
 
 @click.group()
 @click.option("-v", "--verbose", is_flag=True, help="Log what happens.")
-def main(verbose: bool) -> None:
+@click.option(
+    "--tenant",
+    default=None,
+    metavar="NAME",
+    help="Work on this tenant's shop (default REC_TENANT, else the default tenant).",
+)
+def main(verbose: bool, tenant: str | None) -> None:
     """recsys: real-time recommendations whose state lives in PostgreSQL."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
@@ -47,7 +55,11 @@ def serve(
     """Serve the HTTP API (upgrading the schema first)."""
     config = settings()
     # The app applies the tunables itself on start (create_app), migrated or not.
-    url = database(upgrade=config.migrate_on_start and not no_migrate, apply_tunables=False)
+    if config.tenant != tenants.DEFAULT:
+        raise click.UsageError("serve answers every tenant, each request its key's: drop --tenant")
+    url = database(
+        upgrade=config.migrate_on_start and not no_migrate, apply_tunables=False, every_tenant=True
+    )
     from app import server as runner
 
     runner.run(url, host or config.host, port or config.port, workers, server)
@@ -64,3 +76,4 @@ main.add_command(evaluate)
 main.add_command(bench)
 main.add_command(experiments)
 main.add_command(scenarios)
+main.add_command(tenants_group)

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from app.cli.common import Failure, database, settings
+from app.db import tenants
 from app.jobs import retention
 
 
@@ -19,8 +20,8 @@ def db() -> None:
 
 @db.command()
 def upgrade() -> None:
-    """Apply pending migrations."""
-    database(upgrade=True)
+    """Apply pending migrations (to every tenant's database without --tenant)."""
+    database(upgrade=True, every_tenant=settings().tenant == tenants.DEFAULT)
     click.echo("schema is up to date")
 
 

@@ -16,16 +16,19 @@ from urllib.parse import parse_qs
 
 import socketio
 
-from app.auth.keys import Scope, presented_key, scope_of
+from app.auth.keys import Scope, key_of, presented_key
+from app.auth.tokens import tenant_secret
 from app.config import Settings
+from app.db.tenants import DEFAULT
 from app.realtime.broker import Subscription
 from app.realtime.protocol import Access, ProtocolError, access_for, registered_user
 from app.realtime.service import Realtime
+from app.shops import Shops, UnknownTenant
 
 
 class Bridge:
-    def __init__(self, realtime: Callable[[], Realtime], settings: Settings, secret: bytes) -> None:
-        self._realtime = realtime
+    def __init__(self, shops: Callable[[], Shops], settings: Settings, secret: bytes) -> None:
+        self._shops = shops
         self._settings = settings
         self._secret = secret
         self.server = socketio.AsyncServer(
@@ -35,6 +38,8 @@ class Bridge:
         )
         self._sessions: dict[str, tuple[Subscription, asyncio.Task[None]]] = {}
         self._access: dict[str, Access] = {}
+        # Each connection's tenant's realtime (its key's tenant).
+        self._realtimes: dict[str, Realtime] = {}
         self.server.on("connect", self.connect)
         self.server.on("register_user", self.register)
         self.server.on("disconnect", self.disconnect)
@@ -43,21 +48,29 @@ class Bridge:
         return socketio.ASGIApp(self.server, other_asgi_app=asgi_app, socketio_path="socket.io")
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        scope = self._scope(environ, auth)
-        self._access[sid] = access_for(self._settings.auth_enabled, scope, self._secret)
+        scope, tenant = self._caller(environ, auth)
+        try:
+            shop = await self._shops().get(tenant)
+        except UnknownTenant:
+            raise socketio.exceptions.ConnectionRefusedError(
+                {"code": "unauthorized", "message": f"this key's tenant {tenant!r} does not exist"}
+            ) from None
+        self._realtimes[sid] = shop.realtime
+        secret = tenant_secret(self._secret, tenant)
+        self._access[sid] = access_for(self._settings.auth_enabled, scope, secret)
 
-    def _scope(self, environ: dict[str, Any], auth: Any) -> Scope:
-        """The connection's scope; refuses the connection without a known key."""
+    def _caller(self, environ: dict[str, Any], auth: Any) -> tuple[Scope, str]:
+        """The connection's scope and tenant; refuses the connection without a known key."""
         if not self._settings.auth_enabled:
-            return Scope.ADMIN
-        key = key_of(environ, auth)
-        scope = scope_of(self._settings.api_keys, key) if key else None
-        if scope is None:
+            return Scope.ADMIN, DEFAULT
+        key = presented(environ, auth)
+        found = key_of(self._settings.api_keys, key) if key else None
+        if found is None:
             message = "an API key is required" if key is None else "unknown API key"
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "unauthorized", "message": message}
             )
-        return scope
+        return found.scope, found.tenant
 
     async def register(self, sid: str, data: Any) -> None:
         # A connection that skipped connect (none should) is held to the strictest rule.
@@ -68,7 +81,7 @@ class Bridge:
             await self.server.emit("error", {"message": str(error)}, to=sid)
             return
         self.unsubscribe(sid)
-        realtime = self._realtime()
+        realtime = self._realtimes[sid]
         subscription = realtime.broker.subscribe(user_id)
         task = asyncio.create_task(self._forward(sid, subscription))
         self._sessions[sid] = (subscription, task)
@@ -80,13 +93,14 @@ class Bridge:
     def disconnect(self, sid: str, *args: Any) -> None:
         self._access.pop(sid, None)
         self.unsubscribe(sid)
+        self._realtimes.pop(sid, None)
 
     def unsubscribe(self, sid: str) -> None:
         session = self._sessions.pop(sid, None)
         if session is not None:
             subscription, task = session
             task.cancel()
-            self._realtime().broker.unsubscribe(subscription)
+            self._realtimes[sid].broker.unsubscribe(subscription)
 
     async def _forward(self, sid: str, subscription: Subscription) -> None:
         while True:
@@ -94,7 +108,7 @@ class Bridge:
             await self.server.emit("realtime_recommendation", message, to=sid)
 
 
-def key_of(environ: dict[str, Any], auth: Any) -> str | None:
+def presented(environ: dict[str, Any], auth: Any) -> str | None:
     """The key from the Socket.IO auth payload, a header, or the query string."""
     if isinstance(auth, dict) and isinstance(auth.get("api_key"), str) and auth["api_key"]:
         return str(auth["api_key"])

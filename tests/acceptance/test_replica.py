@@ -71,7 +71,7 @@ async def test_reads_go_to_the_replica_and_see_their_writes(cluster, tmp_path):
         served(primary.url, tmp_path, **overrides) as app,
         httpx.AsyncClient(base_url=app.url, timeout=TIMEOUT) as http,
     ):
-        reads = app.app.extensions["recsys.reads"]
+        reads = app.app.extensions["recsys.shops"].default.reads
         # An unknown user gets popular: a first.
         popular = {"user_id": "u", "case": "popular"}
         assert first(await http.get("/recommend", params=popular)) == "a"
@@ -115,7 +115,7 @@ async def test_reads_go_to_the_replica_and_see_their_writes(cluster, tmp_path):
         with psycopg.connect(replica.url, autocommit=True) as conn:
             conn.execute("select pg_wal_replay_pause()")
             try:
-                app.app.extensions["recsys.reads"].wait = 0.2
+                app.app.extensions["recsys.shops"].default.reads.wait = 0.2
                 lagging = reads.where[LAGGING]
                 assert first(await http.post("/event", json={**event, "user_id": "w"})) == "b"
                 assert reads.where[LAGGING] == lagging + 1

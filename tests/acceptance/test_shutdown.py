@@ -59,7 +59,7 @@ async def test_shutdown_drains_requests_and_closes_sockets_1001(db_url, tmp_path
         response = await asyncio.wait_for(request, TIMEOUT)
         assert response.status_code == 200 and response.json() == {"status": "finished"}
         await asyncio.wait_for(server, TIMEOUT)
-    assert app.extensions["recsys.pool"].closed
+    assert app.extensions["recsys.shops"].default.pool.closed
     with pytest.raises(httpx.ConnectError):
         async with httpx.AsyncClient() as late:
             await late.get(served.url + "/health")

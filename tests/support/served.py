@@ -29,7 +29,7 @@ class Served:
 
     @property
     def realtime(self) -> Any:
-        return self.app.extensions["recsys.realtime"]
+        return self.app.extensions["recsys.shops"].default.realtime
 
 
 def free_port() -> int:
@@ -50,7 +50,8 @@ async def served(db_url: str, data_dir: Path, **overrides: Any) -> AsyncIterator
     url = f"http://127.0.0.1:{port}"
     await until_up(url)
     try:
-        await asyncio.wait_for(app.extensions["recsys.realtime"].listener.connected.wait(), 10)
+        listener = app.extensions["recsys.shops"].default.realtime.listener
+        await asyncio.wait_for(listener.connected.wait(), 10)
         yield Served(url, app)
     finally:
         stop.set()

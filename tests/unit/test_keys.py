@@ -39,13 +39,31 @@ def test_keys_file_skips_comments_and_blank_lines(tmp_path):
         keys.read_file(tmp_path / "missing")
 
 
-def test_scope_of_and_the_hierarchy():
+def scope_of(parsed: tuple[keys.ApiKey, ...], presented: str) -> Scope | None:
+    key = keys.key_of(parsed, presented)
+    return key.scope if key is not None else None
+
+
+def test_key_of_and_the_hierarchy():
     parsed = keys.parse(f"{LONG}r:read,{LONG}a:admin")
-    assert keys.scope_of(parsed, LONG + "a") is Scope.ADMIN
-    assert keys.scope_of(parsed, LONG + "r") is Scope.READ
-    assert keys.scope_of(parsed, LONG) is None
-    assert keys.scope_of(parsed, "é" + LONG) is None  # non-ASCII input is no crash
+    assert scope_of(parsed, LONG + "a") is Scope.ADMIN
+    assert scope_of(parsed, LONG + "r") is Scope.READ
+    assert scope_of(parsed, LONG) is None
+    assert scope_of(parsed, "é" + LONG) is None  # non-ASCII input is no crash
     assert Scope.ADMIN > Scope.WRITE > Scope.READ > Scope.OPEN
+
+
+def test_a_key_names_its_tenant_after_its_scope():
+    parsed = keys.parse(f"{LONG}a:read@acme,{LONG}d:write,{LONG}g:admin@globex_2")
+    assert [(k.scope, k.tenant) for k in parsed] == [
+        (Scope.READ, "acme"),
+        (Scope.WRITE, "default"),
+        (Scope.ADMIN, "globex_2"),
+    ]
+    assert "acme" in repr(parsed[0]) and LONG not in repr(parsed[0])
+    for bad in (f"{LONG}:read@", f"{LONG}:read@Acme", f"{LONG}:read@a-b", f"{LONG}:@acme"):
+        with pytest.raises(ValueError, match="REC_API_KEYS"):
+            keys.parse(bad)
 
 
 def test_repr_never_shows_the_secret():

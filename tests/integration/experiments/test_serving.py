@@ -48,7 +48,7 @@ async def test_two_apps_on_one_database_assign_alike(db_url, tmp_path):
         for n in range(2):
             app = create_app({"database_url": db_url, "data_dir": tmp_path / str(n)})
             await stack.enter_async_context(app.test_app())
-            pools.append(app.extensions["recsys.pool"])
+            pools.append(app.extensions["recsys.shops"].default.pool)
         seen = []
         for pool in pools:
             async with pool.connection() as conn:

@@ -45,7 +45,7 @@ async def test_the_service_starts_and_stops_its_rounds(db_url, tmp_path):
 
     app = create_app({"database_url": db_url, "data_dir": tmp_path, "neighbor_refresh": 3600.0})
     async with app.test_app():
-        running = app.extensions["recsys.jobs"]
+        running = app.extensions["recsys.shops"].default.jobs
         assert set(running.tasks) == {"neighbor_refresh"}
     assert running.tasks["neighbor_refresh"].cancelled()
-    assert "recsys.jobs" not in app.extensions
+    assert all(shop.pool.closed for shop in app.extensions["recsys.shops"].all())

@@ -14,7 +14,7 @@ async def test_the_service_retrains_on_its_period(db_url, conn, tmp_path):
     load(conn, views_of_groups())
     app = create_app({"database_url": db_url, "data_dir": tmp_path, "train_every": 0.2})
     async with app.test_app():
-        jobs = app.extensions["recsys.jobs"]
+        jobs = app.extensions["recsys.shops"].default.jobs
         for _ in range(100):
             await asyncio.sleep(0.2)
             with psycopg.connect(db_url) as check:
