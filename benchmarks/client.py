@@ -66,10 +66,13 @@ def post_events(events: Sequence[dict[str, Any]]) -> Request:
     return Request("POST", "/events", orjson.dumps({"events": list(events)}), (201,), len(events))
 
 
-def session(base: str, connections: int) -> aiohttp.ClientSession:
+def session(
+    base: str, connections: int, headers: dict[str, str] | None = None
+) -> aiohttp.ClientSession:
+    """`headers` go with every request (an API key, say)."""
     connector = aiohttp.TCPConnector(limit=connections, limit_per_host=connections)
     timeout = aiohttp.ClientTimeout(total=60)
-    return aiohttp.ClientSession(base, connector=connector, timeout=timeout)
+    return aiohttp.ClientSession(base, connector=connector, timeout=timeout, headers=headers)
 
 
 async def closed_loop(
