@@ -1,6 +1,12 @@
 """The faults, each kind on its own random clock so that they overlap: PostgreSQL
 crashed (immediate stop) and started again, a worker SIGKILLed (the supervisor
-restarts it), the listeners' backends terminated."""
+restarts it), the listeners' backends terminated.
+
+The worker killed is the one that has run longest. A socket stays on the worker
+that accepted it until that worker dies, so the old workers hold the sockets; a
+random pick among the workers, listed newest first, took the replacement again
+and again with the soak's seed (kill after kill in a one-minute run), and no
+socket was ever closed by a kill."""
 
 from __future__ import annotations
 
@@ -32,6 +38,9 @@ async def crash_postgres(
         await asyncio.to_thread(pg.crash)
         down = rng.uniform(0.5, 4.0)
         await asyncio.sleep(down)
+        # From here a query can succeed again: PostgreSQL accepts connections
+        # some time before `start` returns (it polls for readiness).
+        fault.restarting = time.monotonic()
         await asyncio.to_thread(pg.start)
         fault.ended = time.monotonic()
         fault.detail = f"down {fault.ended - fault.started:.1f} s"
@@ -42,9 +51,9 @@ async def kill_workers(
 ) -> None:
     while await pause(rng, mean, stop):
         workers = service.workers()
-        if not workers:
+        victim = service.oldest_worker()
+        if victim is None:
             continue
-        victim = rng.choice(workers)
         fault = Fault("worker", time.monotonic(), detail=f"pid {victim}")
         record.faults.append(fault)
         service.kill(victim)

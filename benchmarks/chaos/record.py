@@ -27,6 +27,7 @@ class Fault:
     started: float
     ended: float = 0.0
     detail: str = ""
+    restarting: float = 0.0  # postgres: when its start began (it was down until then)
 
 
 @dataclass

@@ -40,6 +40,12 @@ class Service:
                 found.append(pid)
         return found
 
+    def oldest_worker(self) -> int | None:
+        """The worker that has run longest: the one most sockets are on, since a
+        socket stays on the worker that accepted it until that worker dies."""
+        started = {pid: at for pid in self.workers() if (at := start_ticks(pid)) is not None}
+        return min(started, key=lambda pid: (started[pid], pid), default=None)
+
     def kill(self, pid: int) -> None:
         os.kill(pid, signal.SIGKILL)
 
@@ -52,6 +58,14 @@ class Service:
             code = self.process.wait()
         self._log.close()
         return code
+
+
+def start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/<pid>/stat field 22)."""
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def free_port() -> int:

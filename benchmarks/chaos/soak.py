@@ -83,10 +83,9 @@ async def _soak(plan: Plan, pg: Postgres, service: Service) -> dict[str, Any]:
     _, pending = await asyncio.wait(working, timeout=DRAIN)
     for task in pending:
         task.cancel()
-    # Every socket gets a list after the last fault with no new event of its
-    # user needed: a re-registration or the listener's refresh brings it.
-    last = max((f.ended for f in record.faults), default=started)
-    fresh = await asyncio.gather(*(sockets.pushed_after(s, last, 30) for s in subs))
+    fresh = await asyncio.gather(
+        *(sockets.pushed_after(s, stale_since(record, s, started), 30) for s in subs)
+    )
     pushes = await _final_pushes(service.url, record, subs)
     stop_probe.set()
     await prober
@@ -95,7 +94,42 @@ async def _soak(plan: Plan, pg: Postgres, service: Service) -> dict[str, Any]:
     await asyncio.gather(*listening, return_exceptions=True)
     report = _report(plan, pg, record, subs, pushes, soaked, len(pending), started)
     report["sockets"]["pushed_after_last_fault"] = sum(fresh)
+    report["timeline"] = timeline(record, subs, started)
     return report
+
+
+def stale_since(record: Record, sub: sockets.Subscriber, origin: float) -> float:
+    """Since when `sub` must get a list with no new event of its user needed: the
+    last fault that can have cost it a notification, or its last connection
+    (a killed worker's sockets register again on another one). PostgreSQL's
+    restart and the listeners' termination cost every worker's listener its
+    notifications; a worker's kill costs the other worker's sockets nothing."""
+    marks = [origin, *sub.opened]
+    for fault in record.faults:
+        if fault.kind == "postgres":
+            marks.append(fault.restarting or fault.started)  # down until then
+        elif fault.kind == "listener":
+            marks.append(fault.ended)
+    return max(marks)
+
+
+def timeline(record: Record, subs: list[sockets.Subscriber], origin: float) -> dict[str, Any]:
+    """Seconds after the start: each fault, and each socket's connections and
+    last pushes (what to read when a socket assertion fails)."""
+    return {
+        "faults": [
+            f"{f.kind} {f.started - origin:.1f}-{f.ended - origin:.1f} {f.detail}".strip()
+            for f in record.faults
+        ],
+        "sockets": {
+            s.user_id: {
+                "opened": [round(t - origin, 1) for t in s.opened],
+                "last_pushes": [round(t - origin, 1) for t in s.pushes[-5:]],
+                "stale_since": round(stale_since(record, s, origin) - origin, 1),
+            }
+            for s in subs
+        },
+    }
 
 
 async def _final_pushes(url: str, record: Record, subs: list[sockets.Subscriber]) -> list[bool]:

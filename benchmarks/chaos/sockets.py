@@ -22,6 +22,7 @@ class Subscriber:
     registered: asyncio.Event = field(default_factory=asyncio.Event)
     pushes: list[float] = field(default_factory=list)  # time.monotonic() of each
     connections: int = 0
+    opened: list[float] = field(default_factory=list)  # time.monotonic() of each connection
     drops: Counter[str] = field(default_factory=Counter)  # why a connection ended
 
     def on_event(self, name: str) -> None:
@@ -51,6 +52,7 @@ async def subscribe(sub: Subscriber, url: str) -> None:
 async def _ws(sub: Subscriber, url: str) -> None:
     async with websockets.connect(_ws_base(url) + "/ws", open_timeout=OPEN_TIMEOUT) as ws:
         sub.connections += 1
+        sub.opened.append(time.monotonic())
         await ws.send(json.dumps({"event": "register_user", "data": {"user_id": sub.user_id}}))
         async for raw in ws:
             sub.on_event(json.loads(raw)["event"])
@@ -65,6 +67,7 @@ async def _socketio(sub: Subscriber, url: str) -> None:
         connected = await asyncio.wait_for(ws.recv(), OPEN_TIMEOUT)
         assert isinstance(connected, str) and connected.startswith("40"), connected
         sub.connections += 1
+        sub.opened.append(time.monotonic())
         await ws.send(_emit("register_user", {"user_id": sub.user_id}))
         async for raw in ws:
             if raw == "2":  # Engine.IO ping

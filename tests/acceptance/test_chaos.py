@@ -47,16 +47,12 @@ def test_sockets_are_back_and_receive_pushes(report):
     assert sockets["final_push_received"] == sockets["subscribers"]
 
 
-@pytest.mark.xfail(
-    reason="under uvicorn (the default server since the speed work) one 1-minute soak got a "
-    "list after the last fault to 1 of 4 sockets (hypercorn: 4 of 4), and no socket was "
-    "closed by the worker kills in either: open, see docs/reliability.md",
-    strict=False,
-)
 def test_every_socket_gets_a_list_after_the_last_fault_without_a_new_event(report):
+    # The last fault that can have cost it a notification: PostgreSQL's restart,
+    # the listeners' termination, or its own worker's kill (benchmarks/chaos/soak.py).
     sockets = report["sockets"]
-    assert sockets["pushed_after_last_fault"] == sockets["subscribers"]
-    assert sockets["connections"] > sockets["subscribers"]  # faults closed some
+    assert sockets["pushed_after_last_fault"] == sockets["subscribers"], report["timeline"]
+    assert sockets["connections"] > sockets["subscribers"]  # the kills closed some
 
 
 def test_no_http_error_but_503_while_the_database_was_down(report):

@@ -5,6 +5,7 @@ import json
 
 import httpx
 import psycopg
+import pytest
 import websockets
 
 from tests.support.events import seed
@@ -101,3 +102,17 @@ async def test_the_listener_is_named_in_pg_stat_activity(served, db_url):
             (listener.backend_pid,),
         ).fetchone()
     assert row == ("recsys-listener",)
+
+
+async def test_pushes_are_not_compressed_under_uvicorn(served, db_url):
+    # Found profiling the 5 000-socket push benchmark (issue 17): uvicorn
+    # negotiated permessage-deflate with every client that offered it (this
+    # one does), and compressed each push once per socket.
+    if served.app.extensions["recsys.settings"].server != "uvicorn":
+        pytest.skip("hypercorn's wsproto always accepts permessage-deflate")
+    seed(db_url)
+    async with websockets.connect(served.ws_url, compression="deflate") as ws:
+        assert ws.response is not None
+        assert "Sec-WebSocket-Extensions" not in ws.response.headers
+        _, initial = await register(ws, 42)
+    assert initial["data"]["recommendations"]
