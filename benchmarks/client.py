@@ -104,6 +104,22 @@ async def closed_loop(
     return sample
 
 
+async def rate(
+    base: str, requests: Sequence[Request], s: Any, headers: dict[str, str] | None = None
+) -> dict[str, float]:
+    """Requests per second, p99 ms and errors of `s.concurrency` closed-loop
+    clients over `requests` for `s.seconds` after `s.warmup` (a benchmark's options)."""
+    from benchmarks.harness import percentile
+
+    async with session(base, s.concurrency, headers) as http:
+        sample = await closed_loop(http, requests, s.concurrency, s.seconds, s.warmup)
+    return {
+        "per_s": len(sample.latencies_ms) / sample.seconds,
+        "p99": percentile(sample.latencies_ms, 99),
+        "errors": sample.errors,
+    }
+
+
 async def send(http: aiohttp.ClientSession, request: Request) -> str | None:
     """None when answered with an expected status, else what went wrong."""
     headers = JSON if request.body is not None else None

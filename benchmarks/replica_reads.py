@@ -55,16 +55,6 @@ def replayed(conn: psycopg.Connection[Any], lsn: dict[str, Any]) -> bool:
     return bool(row and row[0])
 
 
-async def loop(base: str, requests: list[client.Request], s: Any) -> dict[str, float]:
-    async with client.session(base, s.concurrency) as http:
-        sample = await client.closed_loop(http, requests, s.concurrency, s.seconds, s.warmup)
-    return {
-        "per_s": len(sample.latencies_ms) / sample.seconds,
-        "p99": harness.percentile(sample.latencies_ms, 99),
-        "errors": sample.errors,
-    }
-
-
 def main(argv: list[str] | None = None) -> None:
     p = harness.parser(__doc__.split("\n\n")[0])
     p.add_argument("--rounds", type=int, default=2)
@@ -100,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
                     row: dict[str, Any] = {}
                     for name, requests in phases.items():
                         for label, base in (("primary", alone), ("replica", replicated)):
-                            row[f"{name} {label}"] = got = asyncio.run(loop(base, requests, s))
+                            got = asyncio.run(client.rate(base, requests, s))
+                            row[f"{name} {label}"] = got
                             print(f"round {r + 1} {name} {label}: {got}", flush=True)
                     results["rounds"].append(row)
         finally:

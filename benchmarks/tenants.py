@@ -143,17 +143,6 @@ def sql_sweep(base_url: str) -> dict[str, int]:
     return dict(tally)
 
 
-async def loop(base: str, requests: list[client.Request], s: Any, api_key: str | None) -> Any:
-    headers = {"X-API-Key": api_key} if api_key else None
-    async with client.session(base, s.concurrency, headers) as http:
-        sample = await client.closed_loop(http, requests, s.concurrency, s.seconds, s.warmup)
-    return {
-        "per_s": len(sample.latencies_ms) / sample.seconds,
-        "p99": harness.percentile(sample.latencies_ms, 99),
-        "errors": sample.errors,
-    }
-
-
 def costs(base_url: str, shop: workload.Workload, s: Any) -> list[dict[str, Any]]:
     picker = traffic.Picker(shop, 5)
     phases = {
@@ -169,12 +158,13 @@ def costs(base_url: str, shop: workload.Workload, s: Any) -> list[dict[str, Any]
         for r in range(s.rounds):
             row = {}
             for name, requests in phases.items():
-                for label, base, api_key in (
+                for label, base, headers in (
                     ("no tenants", alone, None),
-                    ("default key", shared, key("default")),
-                    ("acme key", shared, key("acme")),
+                    ("default key", shared, {"X-API-Key": key("default")}),
+                    ("acme key", shared, {"X-API-Key": key("acme")}),
                 ):
-                    row[f"{name} {label}"] = got = asyncio.run(loop(base, requests, s, api_key))
+                    got = asyncio.run(client.rate(base, requests, s, headers))
+                    row[f"{name} {label}"] = got
                     print(f"round {r + 1} {name} {label}: {got}", flush=True)
             rounds.append(row)
     return rounds
