@@ -95,8 +95,6 @@ def test_access_line_is_the_old_one(query, caplog):
     with caplog.at_level(logging.INFO, logger=telemetry.log.name):
         telemetry.access_line(req, 200, "/items/<path:product_id>", 0.0123, "rid")
     (record,) = caplog.records
-    assert record.getMessage() == (
-        f"GET {req.full_path.rstrip('?')} 200 12.30ms request_id=rid"
-    )
+    assert record.getMessage() == (f"GET {req.full_path.rstrip('?')} 200 12.30ms request_id=rid")
     assert record.path == req.path and record.route == "/items/<path:product_id>"
     assert (record.status, record.duration_ms, record.remote) == (200, 12.3, "127.0.0.1")
