@@ -12,6 +12,7 @@ from quart_schema import Info, QuartSchema
 
 from app import api, logs
 from app.api import jsonio
+from app.api.framework import App
 from app.api.openapi import Provider
 from app.config import Settings
 from app.db import url as db_url
@@ -37,7 +38,7 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
     else:
         settings = Settings.from_env().with_overrides(config or {})
     settings.check_auth()
-    app = Quart(__name__, static_folder=None)
+    app = App(__name__, static_folder=None)
     app.json = jsonio.OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["recsys.settings"] = settings

@@ -7,8 +7,9 @@ import logging
 import re
 import time
 import uuid
+from typing import Any
 
-from quart import Quart, Response, g, request
+from quart import Quart, Response, request
 
 from app import logs
 from app.metrics.instruments import Metrics
@@ -22,49 +23,60 @@ VALID_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 UNMATCHED = "<unmatched>"
 
 
-def incoming_id() -> str:
-    given = request.headers.get(HEADER, "").strip()
-    return given if VALID_ID.fullmatch(given) else uuid.uuid4().hex
+def incoming_id(headers: Any = None) -> str:
+    given = (request.headers if headers is None else headers).get(HEADER, "").strip()
+    return given if given and VALID_ID.fullmatch(given) else uuid.uuid4().hex
 
 
 def register(app: Quart, metrics: Metrics | None) -> None:
-    """Before every other hook, so a request refused by auth is logged and counted."""
+    """Before every other hook, so a request refused by auth is logged and counted.
+
+    The hooks read the request object once (each `request.x` goes through
+    werkzeug's context-local proxy) and keep their state on it, not on `g`."""
 
     @app.before_request
     async def begin() -> None:
-        g.started = time.perf_counter()
-        g.request_id = incoming_id()
-        logs.request_id.set(g.request_id)
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        req.recsys_started = time.perf_counter()
+        req.recsys_id = rid = incoming_id(req.headers)
+        logs.request_id.set(rid)
 
     @app.after_request
     async def finish(response: Response) -> Response:
-        seconds = time.perf_counter() - g.get("started", time.perf_counter())
-        rid = g.get("request_id") or incoming_id()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        now = time.perf_counter()
+        seconds = now - getattr(req, "recsys_started", now)
+        rid = getattr(req, "recsys_id", None) or incoming_id(req.headers)
         response.headers[HEADER] = rid
-        route = request.url_rule.rule if request.url_rule else UNMATCHED
+        rule = req.url_rule
+        route = rule.rule if rule is not None else UNMATCHED
+        status = response.status_code
         if metrics is not None:
-            metrics.request_done(route, request.method, response.status_code, seconds)
+            metrics.request_done(route, req.method, status, seconds)
         if log.isEnabledFor(logging.INFO):
-            access_line(response.status_code, route, seconds, rid)
+            access_line(req, status, route, seconds, rid)
         return response
 
 
-def access_line(status: int, route: str, seconds: float, rid: str) -> None:
+def access_line(req: Any, status: int, route: str, seconds: float, rid: str) -> None:
     ms = round(seconds * 1000, 2)
+    method, path = req.method, req.path
+    query = req.query_string
     log.info(
         "%s %s %d %.2fms request_id=%s",
-        request.method,
-        request.full_path.rstrip("?"),
+        method,
+        # werkzeug's full_path, without its trailing "?" (as before)
+        f"{path}?{query.decode()}".rstrip("?"),
         status,
         ms,
         rid,
         extra={
             "request_id": rid,
-            "method": request.method,
-            "path": request.path,
+            "method": method,
+            "path": path,
             "route": route,
             "status": status,
             "duration_ms": ms,
-            "remote": request.remote_addr,
+            "remote": req.remote_addr,
         },
     )

@@ -25,6 +25,8 @@ from app.realtime.protocol import Access, ProtocolError, access_for, registered_
 from app.realtime.service import Realtime
 from app.shops import Shops, UnknownTenant
 
+PATH = "/socket.io/"
+
 
 class Bridge:
     def __init__(self, shops: Callable[[], Shops], settings: Settings, secret: bytes) -> None:
@@ -44,8 +46,19 @@ class Bridge:
         self.server.on("register_user", self.register)
         self.server.on("disconnect", self.disconnect)
 
-    def wrap(self, asgi_app: Any) -> socketio.ASGIApp:
-        return socketio.ASGIApp(self.server, other_asgi_app=asgi_app, socketio_path="socket.io")
+    def wrap(self, asgi_app: Any) -> Any:
+        """`asgi_app` behind Socket.IO: what is not for /socket.io/ goes straight
+        to it (socketio.ASGIApp would look at every request's path and its
+        static files first), the rest, and the lifespan, through Socket.IO."""
+        wrapped = socketio.ASGIApp(self.server, other_asgi_app=asgi_app, socketio_path="socket.io")
+
+        async def bridged(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            if scope["type"] == "lifespan" or is_socketio(scope["path"]):
+                await wrapped(scope, receive, send)
+            else:
+                await asgi_app(scope, receive, send)
+
+        return bridged
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         scope, tenant = self._caller(environ, auth)
@@ -106,6 +119,12 @@ class Bridge:
         while True:
             message = await subscription.get()
             await self.server.emit("realtime_recommendation", message, to=sid)
+
+
+def is_socketio(path: str) -> bool:
+    """Whether engineio's ASGIApp takes `path` (it adds a trailing slash, then
+    compares the prefix /socket.io/)."""
+    return path.startswith(PATH) or path == PATH[:-1]
 
 
 def presented(environ: dict[str, Any], auth: Any) -> str | None:
