@@ -5,6 +5,7 @@ into a shop with events, the trigger path. Either way the catalogue is left as i
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from datetime import datetime
@@ -258,3 +259,24 @@ def test_a_writer_that_got_in_first_makes_the_import_merge(conn, db_url):
     assert result == [(1, 0, False)]
     conn.commit()
     assert_exact(conn)
+
+
+def test_the_bulk_path_notifies_each_user_once(conn, db_url):
+    batch: list[Event] = [
+        ("u1", "a", "view", None, at(0), None),
+        ("u2", "a", "view", None, at(1), None),
+        ("u1", "b", "purchase", None, at(2), None),
+    ]
+    with psycopg.connect(db_url, autocommit=True) as listener:
+        listener.execute("listen recsys_events")
+        assert bulk(conn, batch)[2] is True
+        conn.commit()
+        conn.execute("select pg_notify('recsys_events', 'sentinel')")
+        conn.commit()
+        got = [n.payload for n in listener.notifies(timeout=30, stop_after=3)]
+    assert got[-1] == "sentinel", got
+    payloads = sorted((json.loads(p) for p in got[:-1]), key=lambda p: p["user_id"])
+    assert [(p["user_id"], p["product_id"], p["event_type"]) for p in payloads] == [
+        ("u1", "b", "purchase"),
+        ("u2", "a", "view"),
+    ]
