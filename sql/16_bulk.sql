@@ -9,10 +9,10 @@
 -- interactions (seq by first event id), item_stats, item_type_stats,
 -- user_item_types, rejections, item_pairs (pair_window by first touch),
 -- cross_pairs and users.n_items are computed from them as
--- tests/support/recompute.py defines them, the secondary indexes of events and
--- the primary keys and indexes of the aggregates dropped before and created
--- after. One NOTIFY per user, as the trigger sends. Otherwise (events stored,
--- or the role may not alter recsys.events) it is recsys.ingest_events: the
+-- tests/support/recompute.py defines them, the secondary indexes and foreign
+-- keys of events and the primary keys and indexes of the aggregates dropped
+-- before and created after. One NOTIFY per user, as the trigger sends. Otherwise (events stored,
+-- or the role may not lock or alter the tables) it is recsys.ingest_events: the
 -- trigger, which merges exactly into what is there.
 --
 -- Locks, held until the caller commits: recsys.events, interactions,
@@ -56,17 +56,19 @@ begin
                                                  event_ts, event_keys, recomm_ids) i;
         return;
     end if;
-    -- Waits for the writers and readers already in; then every other one waits.
-    lock table recsys.events, recsys.interactions, recsys.item_stats, recsys.item_type_stats,
-               recsys.user_item_types, recsys.rejections, recsys.item_pairs, recsys.cross_pairs
-        in access exclusive mode;
-    lock table recsys.event_types in share mode;
     begin
+        -- Waits for the writers and readers already in; then every other one waits.
+        lock table recsys.events, recsys.interactions, recsys.item_stats,
+                   recsys.item_type_stats, recsys.user_item_types, recsys.rejections,
+                   recsys.item_pairs, recsys.cross_pairs
+            in access exclusive mode;
+        lock table recsys.event_types in share mode;
         -- For this transaction only: a rollback switches it back on.
         alter table recsys.events disable trigger events_maintain_aggregates;
         bulk_ := true;
     exception when insufficient_privilege then
-        bulk_ := false;  -- not the owner of recsys.events: the trigger path
+        -- Not the owner of the tables: no lock kept, the trigger path.
+        bulk_ := false;
     end;
     -- Re-checked under the locks: a writer that committed meanwhile, or
     -- aggregates without events (never, unless written by hand), mean merging.

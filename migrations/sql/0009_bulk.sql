@@ -35,17 +35,19 @@ begin
                                                  event_ts, event_keys, recomm_ids) i;
         return;
     end if;
-    -- Waits for the writers and readers already in; then every other one waits.
-    lock table recsys.events, recsys.interactions, recsys.item_stats, recsys.item_type_stats,
-               recsys.user_item_types, recsys.rejections, recsys.item_pairs, recsys.cross_pairs
-        in access exclusive mode;
-    lock table recsys.event_types in share mode;
     begin
+        -- Waits for the writers and readers already in; then every other one waits.
+        lock table recsys.events, recsys.interactions, recsys.item_stats,
+                   recsys.item_type_stats, recsys.user_item_types, recsys.rejections,
+                   recsys.item_pairs, recsys.cross_pairs
+            in access exclusive mode;
+        lock table recsys.event_types in share mode;
         -- For this transaction only: a rollback switches it back on.
         alter table recsys.events disable trigger events_maintain_aggregates;
         bulk_ := true;
     exception when insufficient_privilege then
-        bulk_ := false;  -- not the owner of recsys.events: the trigger path
+        -- Not the owner of the tables: no lock kept, the trigger path.
+        bulk_ := false;
     end;
     -- Re-checked under the locks: a writer that committed meanwhile, or
     -- aggregates without events (never, unless written by hand), mean merging.
