@@ -17,13 +17,12 @@
 --
 -- Locks, held until the caller commits: recsys.events, interactions,
 -- item_stats, item_type_stats, user_item_types, rejections, item_pairs and
--- cross_pairs ACCESS EXCLUSIVE (every writer and every reader of them waits:
--- a shop without events has nothing to serve yet); users, items and
--- event_types SHARE ROW EXCLUSIVE (the events' foreign keys: creating a user or
--- an item, or changing a type, waits; reading them does not). A writer that
--- got in first is waited for, and then its events make the shop non-empty:
--- the trigger path. Writers that come after wait, then the trigger merges
--- their events into the counts built here.
+-- cross_pairs ACCESS EXCLUSIVE, and users, items and event_types too (dropping
+-- the events' foreign keys locks the tables they reference): every writer and
+-- every reader of them waits. A writer that got in first is waited for, and
+-- then its events make the shop non-empty: the trigger path. Writers that come
+-- after wait, then the trigger merges their events into the counts built here.
+-- A live service imports with recsys.ingest_events (`--path trigger`) instead.
 create function recsys.bulk_ingest_events(
     user_ids text[], product_ids text[], event_types text[],
     event_values real[] default null, event_ts timestamptz[] default null,

@@ -229,8 +229,12 @@ def test_writers_wait_for_a_bulk_import_then_merge(conn, db_url):
 
     with psycopg.connect(db_url, autocommit=True) as probe:
         probe.execute("set lock_timeout = '200ms'")
-        with pytest.raises(psycopg.errors.LockNotAvailable):
-            probe.execute("select count(*) from recsys.item_pairs")
+        # As documented: the aggregates, and the tables the events' foreign keys
+        # reference, are locked for readers too; the settings are not.
+        for table in ("item_pairs", "interactions", "users", "items", "event_types"):
+            with pytest.raises(psycopg.errors.LockNotAvailable):
+                probe.execute(f"select count(*) from recsys.{table}")
+        probe.execute("select pair_window from recsys.settings")
     thread = threading.Thread(target=writer)
     thread.start()
     assert not done.wait(1.0), "the writer did not wait for the bulk import"
