@@ -1,7 +1,11 @@
 """Bulk import of MovieLens 100K with every count maintained, next to the same
 server's set-based yardstick (COPY + one CREATE TABLE AS computing the pairs).
 
-    python -m benchmarks.ingest [--repeat 3] [--windows 0,200] [--json PATH]
+    python -m benchmarks.ingest [--repeat 3] [--windows 0,200] [--path auto|trigger] [--json PATH]
+
+`--path auto` (the default) is what `recsys import events` does: into the empty
+database, the bulk path (recsys.bulk_ingest_events); `--path trigger` forces the
+trigger, as every import did before it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from typing import Any
 import psycopg
 
 from app.db import queries
-from app.importing.events import import_events
+from app.importing.events import PATHS, import_events
 from app.importing.formats import event_format
 from benchmarks import harness
 
@@ -37,6 +41,8 @@ class Result:
     yardstick_index: list[float] = field(default_factory=list)  # informational
     in_ingest_events: list[float] = field(default_factory=list)  # of maintained
     in_trigger: list[float] = field(default_factory=list)  # of in_ingest_events
+    in_bulk: list[float] = field(default_factory=list)  # of maintained; ingest_events inside
+    bulk: bool = False
     maintained_pairs: tuple[int, int, int] = (0, 0, 0)
     yardstick_result: tuple[int, int, int] = (0, 0, 0)
     events: int = 0
@@ -73,7 +79,7 @@ def fingerprint(url: str, name: str) -> tuple[int, int, int]:
     return int(row[0]), int(row[1]), int(row[2])
 
 
-def run_maintained(server_url: str, data: Path, window: int, result: Result) -> None:
+def run_maintained(server_url: str, data: Path, window: int, result: Result, mode: str) -> None:
     url = harness.fresh_database(server_url, "bench_ingest_maintained")
     harness.track_functions(server_url, "bench_ingest_maintained")
     with psycopg.connect(url) as conn:
@@ -83,12 +89,14 @@ def run_maintained(server_url: str, data: Path, window: int, result: Result) -> 
         )
     checkpoint(server_url)
     with harness.Stopwatch() as t:
-        report = import_events(url, data, event_format("movielens-100k"), progress=False)
+        report = import_events(url, data, event_format("movielens-100k"), progress=False, mode=mode)
     result.maintained.append(t.seconds)
     result.events = report.inserted
+    result.bulk = report.bulk
     spent = harness.function_seconds(url)
     result.in_ingest_events.append(spent.get("ingest_events", math.nan))
-    result.in_trigger.append(spent.get("on_events_inserted", math.nan))
+    result.in_trigger.append(spent.get("on_events_inserted", 0.0))
+    result.in_bulk.append(spent.get("bulk_ingest_events", 0.0))
     result.maintained_pairs = fingerprint(url, "bench_maintained_pairs")
     harness.drop_database(server_url, "bench_ingest_maintained")
 
@@ -125,10 +133,10 @@ def index_pairs(url: str) -> float:
     return t.seconds
 
 
-def measure(server_url: str, data: Path, window: int, repeat: int) -> Result:
+def measure(server_url: str, data: Path, window: int, repeat: int, mode: str) -> Result:
     result = Result(window=window)
     for i in range(repeat):
-        run_maintained(server_url, data, window, result)
+        run_maintained(server_url, data, window, result, mode)
         run_yardstick(server_url, data, window, result)
         print(
             f"  window {window} run {i + 1}/{repeat}: maintained {result.maintained[-1]:.2f}s,"
@@ -189,10 +197,12 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         "where the time goes, median seconds (function times from pg_stat_user_functions)",
         [
             "pair_window",
+            "path",
             "maintained",
             "file->staging",
-            "ingest_events w/o trigger",
+            "events insert",
             "trigger",
+            "bulk build",
             "yardstick",
             "COPY",
             "CREATE TABLE pairs",
@@ -202,10 +212,12 @@ def report(results: list[Result], args: argparse.Namespace) -> None:
         [
             [
                 _window(r),
+                "bulk" if r.bulk else "trigger",
                 med(r.maintained),
-                med(r.maintained) - med(r.in_ingest_events),
+                med(r.maintained) - max(med(r.in_bulk), med(r.in_ingest_events)),
                 med(r.in_ingest_events) - med(r.in_trigger),
                 med(r.in_trigger),
+                med(r.in_bulk) - med(r.in_ingest_events) if r.bulk else 0.0,
                 med(r.yardstick),
                 med(r.yardstick_copy),
                 med(r.yardstick_pairs),
@@ -247,12 +259,18 @@ def main(argv: list[str] | None = None) -> None:
     p = harness.parser(__doc__.splitlines()[0] if __doc__ else "ingest")
     p.add_argument("--repeat", type=int, default=3, help="measurements per variant (median)")
     p.add_argument("--windows", default="0,200", help="pair_window values, comma-separated")
+    p.add_argument(
+        "--path",
+        choices=PATHS,
+        default="auto",
+        help="auto: as recsys import events (bulk into the empty database); trigger: forced",
+    )
     args = p.parse_args(argv)
     data = harness.ml100k_file(args.data, "u.data")
     windows = [int(w) for w in args.windows.split(",")]
     with harness.postgres() as server_url:
         settings = harness.banner(server_url)
-        results = [measure(server_url, data, w, args.repeat) for w in windows]
+        results = [measure(server_url, data, w, args.repeat, args.path) for w in windows]
     report(results, args)
     problems = [problem for r in results for problem in check(r)]
     for problem in problems:

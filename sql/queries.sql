@@ -126,6 +126,16 @@ select r.inserted, r.duplicates
           from import_events) s,
        recsys.ingest_events(s.u, s.p, s.t, s.v, s.ts, s.k) r;
 
+-- name: bulk_ingest_staged_events
+-- The staged rows through recsys.bulk_ingest_events: set-based into a shop
+-- without events, else the trigger path (sql/16_bulk.sql).
+select r.inserted, r.duplicates, r.bulk
+  from (select array_agg(user_id order by line) as u, array_agg(product_id order by line) as p,
+               array_agg(event_type order by line) as t, array_agg(value order by line) as v,
+               array_agg(ts order by line) as ts, array_agg(event_id order by line) as k
+          from import_events) s,
+       recsys.bulk_ingest_events(s.u, s.p, s.t, s.v, s.ts, s.k) r;
+
 -- name: staged_line
 select line from import_events order by line offset %(index)s limit 1;
 

@@ -49,21 +49,39 @@ def import_group() -> None:
 @file_options
 @click.option("--event-type", help="Type of every row when no 'type' column (default view).")
 @click.option("--time-unit", type=click.Choice(["auto", "s", "ms", "iso"]), default=None)
+@click.option(
+    "--path",
+    "mode",
+    type=click.Choice(events.PATHS),
+    default="auto",
+    show_default=True,
+    help="auto: bulk (counts built set-based, tables locked) when the shop has no events,"
+    " else the trigger; trigger: always the trigger (no table locks).",
+)
 def import_events(
-    path: Path, preset: str | None, event_type: str | None, time_unit: str | None, **kw: Any
+    path: Path,
+    preset: str | None,
+    event_type: str | None,
+    time_unit: str | None,
+    mode: str,
+    **kw: Any,
 ) -> None:
     """Import events; roles: user, item, type, value, time, event_id.
 
-    Every row or none is stored; counts are maintained as rows arrive.
+    Every row or none is stored, in one transaction. Into a shop without events
+    the counts are built set-based after the rows (the bulk path: events and the
+    derived tables are locked, readers and writers wait until it commits);
+    otherwise the trigger merges them into the stored counts.
     """
     try:
         fmt = formats.event_format(
             preset, event_type=event_type, time_unit=time_unit, **options(**kw)
         )
-        report = events.import_events(database(), path, fmt)
+        report = events.import_events(database(), path, fmt, mode=mode)
     except (formats.FormatError, RowError) as error:
         raise Failure(f"{path}: {error}") from None
-    click.echo(f"{report.inserted} events imported, {report.duplicates} duplicates skipped")
+    how = "bulk path" if report.bulk else "trigger path"
+    click.echo(f"{report.inserted} events imported, {report.duplicates} duplicates skipped ({how})")
 
 
 @import_group.command("items")

@@ -1,4 +1,9 @@
-"""`recsys import events`: file -> validated chunks -> COPY -> one INSERT (one trigger call)."""
+"""`recsys import events`: file -> validated chunks -> COPY -> one INSERT.
+
+Into a shop without events the INSERT skips the trigger and every count is built
+set-based afterwards (recsys.bulk_ingest_events, sql/16_bulk.sql); otherwise it
+is one trigger call that merges into what is stored (`path="trigger"` forces it).
+"""
 
 from __future__ import annotations
 
@@ -18,16 +23,25 @@ from app.importing.reader import RowError
 
 STAGED = ["line", "user_id", "product_id", "event_type", "value", "ts", "event_id"]
 
+# auto: the bulk path when the shop has no events, else the trigger; trigger: always the trigger.
+PATHS = ("auto", "trigger")
+
 
 @dataclass(frozen=True)
 class Report:
     rows: int
     inserted: int
     duplicates: int
+    # True when the bulk path built the counts (an empty shop), False for the trigger.
+    bulk: bool = False
 
 
-def import_events(url: str, path: Path, fmt: FileFormat, progress: bool | None = None) -> Report:
+def import_events(
+    url: str, path: Path, fmt: FileFormat, progress: bool | None = None, mode: str = "auto"
+) -> Report:
     """Import every row or none: the file is one transaction."""
+    if mode not in PATHS:
+        raise ValueError(f"mode must be one of {', '.join(PATHS)}, got {mode!r}")
     total = reader.count_rows(path, fmt)
     with (
         psycopg.connect(url) as conn,
@@ -42,9 +56,9 @@ def import_events(url: str, path: Path, fmt: FileFormat, progress: bool | None =
             _copy(conn, to_events(chunk, fmt))
             bar.update(len(chunk))
         bar.set_description("updating counts")
-        row = _ingest(conn)
+        inserted, duplicates, bulk = _ingest(conn, mode)
         conn.commit()
-    return Report(rows=total, inserted=int(row[0]), duplicates=int(row[1]))
+    return Report(rows=total, inserted=inserted, duplicates=duplicates, bulk=bulk)
 
 
 def to_events(chunk: pd.DataFrame, fmt: FileFormat) -> pd.DataFrame:
@@ -121,14 +135,16 @@ def _copy(conn: psycopg.Connection[tuple[object, ...]], events: pd.DataFrame) ->
         copy.write(text)
 
 
-def _ingest(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[int, int]:
+def _ingest(conn: psycopg.Connection[tuple[object, ...]], mode: str) -> tuple[int, int, bool]:
+    query = "bulk_ingest_staged_events" if mode == "auto" else "ingest_staged_events"
     try:
         with conn.transaction():  # a savepoint: the staged rows survive a rejection
-            row = conn.execute(queries.get("ingest_staged_events")).fetchone()
+            row = conn.execute(queries.get(query)).fetchone()
     except pg.InvalidParameterValue as error:
         raise RowError(_line_of(conn, error), error.diag.message_primary or str(error)) from None
     assert row is not None
-    return int(row[0]), int(row[1])  # type: ignore[call-overload]
+    bulk = bool(row[2]) if len(row) > 2 else False
+    return int(row[0]), int(row[1]), bulk  # type: ignore[call-overload]
 
 
 def _line_of(conn: psycopg.Connection[tuple[object, ...]], error: pg.Error) -> int:

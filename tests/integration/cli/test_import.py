@@ -3,6 +3,8 @@
 import psycopg
 import pytest
 
+from tests.support.recompute import assert_exact
+
 
 def count(db_url, table):
     with psycopg.connect(db_url) as conn:
@@ -179,3 +181,27 @@ def test_online_retail_preset(run, db_url, tmp_path):
     # Importing the same file again stores nothing twice.
     again = run("import", "events", path, "--preset", "online-retail")
     assert again.exit_code == 0 and count(db_url, "events") == 4
+
+
+def test_bulk_path_into_an_empty_shop_then_the_trigger(run, db_url, tmp_path):
+    first = tmp_path / "first.csv"
+    first.write_text("u1,a,view,e1\nu1,b,purchase,e2\nu2,a,add_to_cart,e3\nu2,b,dislike,e4\n")
+    result = run("import", "events", first, "--columns", "user,item,type,event_id")
+    assert result.exit_code == 0, result.output
+    assert "4 events imported, 0 duplicates skipped (bulk path)" in result.output
+    second = tmp_path / "second.csv"
+    second.write_text("u1,a,view,e1\nu3,a,view,e5\nu3,b,purchase,e6\n")
+    result = run("import", "events", second, "--columns", "user,item,type,event_id")
+    assert "2 events imported, 1 duplicates skipped (trigger path)" in result.output
+    with psycopg.connect(db_url) as conn:
+        got = assert_exact(conn)
+    assert sorted(v[0] for v in got["item_pairs"].values()) == [2]  # u2 disliked b
+
+
+def test_path_trigger_forces_the_trigger_into_an_empty_shop(run, db_url, tmp_path):
+    path = tmp_path / "events.csv"
+    path.write_text("u1,a,view\nu1,b,view\n")
+    result = run("import", "events", path, "--columns", "user,item,type", "--path", "trigger")
+    assert result.exit_code == 0, result.output
+    assert "(trigger path)" in result.output
+    assert count(db_url, "item_pairs") == 1
