@@ -23,9 +23,10 @@ Keys on surrogate ids (bigint identities, one sequence for all tenants) stay
 as they are: an id is unique across tenants already. `add_tenant` gives a new
 tenant its settings row, neighbor_lists_state row and event types.
 
-Both databases are then read and written as `bench_rls`, a role that owns
-nothing (the owner is a superuser, which bypasses RLS), with `recsys.tenant`
-= 'a'. Before timing, the script asserts that tenant 'a' sees none of 'b''s
+Both databases are loaded as `bench_rls` in chunks of LOAD_CHUNK events, the
+owner analyzing after each (see `load`), then read and written as `bench_rls`,
+a role that owns nothing (the owner is a superuser, which bypasses RLS), with
+`recsys.tenant` = 'a'. Before timing, the script asserts that tenant 'a' sees none of 'b''s
 rows, that 'b' sees its own, and that the RLS database's lists for 'a' are the
 plain database's. Then, interleaved per sample (the order of the two databases
 alternating), from one connection per database:
