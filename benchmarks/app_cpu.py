@@ -130,8 +130,11 @@ async def profile(app: Any, order: list[str], name: str, top: int, sort: str) ->
     finally:
         profiler.disable()
     text = io.StringIO()
-    pstats.Stats(profiler, stream=text).sort_stats(sort).print_stats(top)
-    print(f"--- profile of {name} ({sort}) ---\n{text.getvalue()}", flush=True)
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats(sort).print_stats(top)
+    calls = stats.total_calls / max(len(order), 1)  # type: ignore[attr-defined]
+    print(f"--- profile of {name} ({sort}): {calls:.0f} Python calls per request ---", flush=True)
+    print(text.getvalue(), flush=True)
 
 
 def shop() -> workload.Workload:
