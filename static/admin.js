@@ -76,6 +76,7 @@ async function loadOverview() {
     api("/admin/overview?days=30&top=10"),
     api("/admin/events-per-minute?minutes=60"),
   ]);
+  $("tenant").textContent = `· ${overview.tenant}`;
   const c = overview.counts;
   $("count-items").textContent = num(c.items);
   $("count-users").textContent = num(c.users);

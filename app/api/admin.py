@@ -68,7 +68,8 @@ async def overview(query_args: OverviewArgs) -> Overview:
     cart -> purchase funnel and daily activity over `days` (recsys.daily_activity),
     and the `top` items by users (recsys.item_funnel)."""
     async with deps.connection() as conn:
-        return Overview(**await dashboard.overview(conn, query_args.days, query_args.top))
+        figures = await dashboard.overview(conn, query_args.days, query_args.top)
+    return Overview(tenant=deps.shop().tenant, **figures)
 
 
 @bp.get("/admin/events-per-minute")

@@ -10,6 +10,7 @@ Row = dict[str, Any]
 
 
 class Overview(BaseModel):
+    tenant: str = Field(description="whose shop these figures are: the key's tenant")
     counts: Row = Field(description="items, users, last_event_id, lists_estimate")
     active_users: dict[str, int] = Field(description="last_5_minutes, last_hour, last_day")
     funnel: Row = Field(description="views, add_to_carts, purchases and the step rates")

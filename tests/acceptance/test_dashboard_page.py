@@ -40,6 +40,7 @@ async def test_every_panel_with_an_admin_key(db_url, tmp_path, chromium_path):
         await expect(overview).to_have_attribute("data-loaded", "true")
         await expect(page.locator("#top-items tbody tr")).to_have_count(10)
         await expect(page.locator("#count-items")).to_have_text("40")
+        await expect(page.locator("#tenant")).to_have_text("· default")
         await expect(page.locator("#chart-minutes")).to_have_attribute("data-points", "60")
         await expect(page.locator("#funnel .funnel-step")).to_have_count(3)
         await expect(page.locator("#live")).to_have_attribute("data-state", "live")

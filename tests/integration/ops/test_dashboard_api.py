@@ -47,6 +47,7 @@ async def test_overview_is_daily_activity_item_funnel_and_active_users(client, c
     assert body["top_items"][0]["product_id"] == "A" and body["top_items"][0]["users"] == 3
     assert body["active_users"] == {"last_5_minutes": 3, "last_hour": 3, "last_day": 3}
     assert body["counts"]["items"] == 3 and body["counts"]["users"] == 3
+    assert body["tenant"] == "default"
 
 
 async def test_events_per_minute(client):

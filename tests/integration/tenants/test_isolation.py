@@ -176,6 +176,15 @@ async def test_each_tenants_writes_land_in_its_own_database_only(shops: Any, db_
     assert other.status_code == 404
 
 
+async def test_the_dashboards_overview_is_the_keys_tenants(shops: Any):
+    client, _ = shops
+    body = {"user_id": "u1", "product_id": "p1", "event_type": "view"}
+    assert (await client.post("/event", json=body, headers=headers("acme"))).status_code == 201
+    for tenant, items in (("acme", 1), ("globex", 0)):
+        overview = await (await client.get("/admin/overview", headers=headers(tenant))).get_json()
+        assert overview["tenant"] == tenant and overview["counts"]["items"] == items
+
+
 def test_a_tenants_role_reaches_its_own_database_only(shops: Any, db_url: str):
     _, urls = shops
     with as_role(urls["acme"], urls["acme"]) as conn:
