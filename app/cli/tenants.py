@@ -42,8 +42,7 @@ def create(name: str, password_env: str | None) -> None:
         url = tenants.create(_base(), name, password)
     except tenants.TenantError as error:
         raise Failure(str(error)) from None
-    database = tenants.database_name(_base(), name)
-    click.echo(f"created tenant {name}: database and SQL role {database}")
+    click.echo(f"created tenant {name}: database and SQL role {tenants.dbname(url)}")
     click.echo(f"  psql: {url}" + ("" if password else " (the role is NOLOGIN: grant it)"))
     click.echo("  keys for REC_API_KEYS / REC_API_KEYS_FILE (restart the server to load them):")
     for scope in SCOPES:

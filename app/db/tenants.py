@@ -101,7 +101,7 @@ def create(base_url: str, tenant: str, password: str | None = None) -> str:
     database = database_name(base_url, tenant)
     if exists(base_url, tenant):
         raise TenantError(f"tenant {tenant!r} exists already (database {database})")
-    db, role = sql.Identifier(database), sql.Identifier(database)
+    db = role = sql.Identifier(database)  # the role is named like its database
     login = sql.SQL("login password {}").format(sql.Literal(password)) if password else None
     with psycopg.connect(base_url, autocommit=True) as conn:
         conn.execute(_ddl("tenant_create_database", database=db))
@@ -133,8 +133,9 @@ def drop(base_url: str, tenant: str) -> None:
 
 
 def _drop(conn: psycopg.Connection[tuple[object, ...]], database: str) -> None:
-    conn.execute(_ddl("tenant_drop_database", database=sql.Identifier(database)))
-    conn.execute(_ddl("tenant_drop_role", role=sql.Identifier(database)))
+    name = sql.Identifier(database)  # the database's and its role's
+    conn.execute(_ddl("tenant_drop_database", database=name))
+    conn.execute(_ddl("tenant_drop_role", role=name))
 
 
 def upgrade_all(base_url: str) -> list[str]:
