@@ -92,14 +92,22 @@ $$;
 create function recsys.cross_similarities(items bigint[], measure text, n_users double precision)
 returns table (source_item bigint, source_type smallint, target_item bigint,
                sim double precision)
-language sql stable as $$
+language plpgsql stable
+-- PL/pgSQL and custom plans: `items is null` folds away per call (an index
+-- probe per item, or one scan), and never inlined into behavior_based's cached
+-- generic plan, where it would stay a scan of every pair.
+set plan_cache_mode = force_custom_plan
+as $$
+begin
+    return query
     select c.source_item, c.source_type, c.target_item,
            sum(recsys.similarity(measure, c.users, sa.users, sb.users, n_users))
       from recsys.cross_pairs c
       join recsys.item_type_stats sa on sa.item_id = c.source_item and sa.type_id = c.source_type
       join recsys.item_type_stats sb on sb.item_id = c.target_item and sb.type_id = c.target_type
      where items is null or c.source_item = any(items)
-     group by 1, 2, 3
+     group by 1, 2, 3;
+end;
 $$;
 
 -- -------------------------------------------------------------------- refresh
@@ -222,10 +230,12 @@ create function recsys.behavior_based(
 )
 returns table (product_id text, score double precision, reason text)
 language plpgsql stable
--- Custom plans: `measure` folds to one branch of recsys.similarity, and the
--- planner sizes the joins by this user's history (a cached generic plan
--- guessed a handful of candidates and nested-looped over the catalogue: 15x slower).
-set plan_cache_mode = force_custom_plan
+-- One generic plan per session: planning this query for each call cost more
+-- than running it from the neighbour lists (custom plans: 2.6-3.9 ms a call on
+-- the bench's shop, generic: 1.0 ms; docs/performance.md). Every input is an
+-- index probe or a list of this user's, so one plan suits every user; the live
+-- cross-occurrence scoring plans its own query per call (cross_similarities).
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     cfg recsys.settings := (select s from recsys.settings s);
