@@ -8,8 +8,12 @@ request at a time; the figure is process CPU time over requests (PostgreSQL's
 share is not in it). It is the yardstick for cuts in the web layer: far less
 noisy than the HTTP benchmarks on a loaded machine.
 
-    python -m benchmarks.app_cpu [--requests 2000] [--paths /health,/recommend?case=popular]
+    python -m benchmarks.app_cpu [--requests 2000] [--paths /health,popular,event]
         [--profile N] [--json PATH]
+
+A path is a URL, a read case's name (traffic.CASES) or `event` (POST /event,
+one event of a user drawn by activity; then the SQL's client side includes the
+event's write and the list it answers with).
 """
 
 from __future__ import annotations
@@ -27,30 +31,34 @@ from typing import Any
 import uvloop
 
 from benchmarks import harness, seed, traffic, workload
+from benchmarks.client import Request
 
 DEFAULT_PATHS = ("/health", "popular", "behavior_based")
 
 
-def scope_of(path: str) -> dict[str, Any]:
+def scope_of(method: str, path: str, body: bytes | None) -> dict[str, Any]:
     raw, _, query = path.partition("?")
+    headers = [(b"host", b"127.0.0.1:5000"), (b"user-agent", b"bench"), (b"accept", b"*/*")]
+    if body is not None:
+        headers += [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
     return {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.3"},
         "http_version": "1.1",
-        "method": "GET",
+        "method": method,
         "scheme": "http",
         "path": raw,
         "raw_path": raw.encode(),
         "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"127.0.0.1:5000"), (b"user-agent", b"bench"), (b"accept", b"*/*")],
+        "headers": headers,
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 5000),
         "state": {},
     }
 
 
-async def call(app: Any, path: str) -> int:
+async def call(app: Any, request: Request) -> int:
     status = 0
     sent = False
     done = asyncio.Event()
@@ -59,7 +67,7 @@ async def call(app: Any, path: str) -> int:
         nonlocal sent
         if not sent:
             sent = True
-            return {"type": "http.request", "body": b"", "more_body": False}
+            return {"type": "http.request", "body": request.body or b"", "more_body": False}
         await done.wait()  # as a server does: the client leaves once answered
         return {"type": "http.disconnect"}
 
@@ -70,16 +78,18 @@ async def call(app: Any, path: str) -> int:
         elif message["type"] == "http.response.body" and not message.get("more_body"):
             done.set()
 
-    await app(scope_of(path), receive, send)
+    await app(scope_of(request.method, request.url, request.body), receive, send)
     return status
 
 
-def paths_for(name: str, picker: traffic.Picker, n: int) -> list[str]:
+def requests_for(name: str, picker: traffic.Picker, n: int) -> list[Request]:
     if name.startswith("/"):
-        return [name]
+        return [Request("GET", name)]
+    if name == "event":
+        return traffic.single_events(picker, n)
     case = traffic.case(name)
     keys = picker.user_ids(n) if case.by == "user" else picker.item_ids(n)
-    return [case.path(k) for k in keys]
+    return [Request("GET", case.path(k)) for k in keys]
 
 
 async def run(url: str, names: list[str], s: Any) -> dict[str, Any]:
@@ -94,15 +104,15 @@ async def run(url: str, names: list[str], s: Any) -> dict[str, Any]:
         try:
             out = {}
             for name in names:
-                paths = paths_for(name, picker, 200)
-                for path in paths[:50]:  # warm-up: prepared statements, caches
-                    status = await call(app, path)
-                    assert status == 200, (path, status)
+                requests = requests_for(name, picker, 50 + s.requests)
+                for r in requests[:50]:  # warm-up: prepared statements, caches
+                    status = await call(app, r)
+                    assert status in r.ok, (r.url, status)
                 rng = random.Random(1)
-                order = [rng.choice(paths) for _ in range(s.requests)]
+                order = [rng.choice(requests[50:] or requests) for _ in range(s.requests)]
                 cpu0, wall0 = time.process_time(), time.perf_counter()
-                for path in order:
-                    await call(app, path)
+                for r in order:
+                    await call(app, r)
                 cpu = time.process_time() - cpu0
                 wall = time.perf_counter() - wall0
                 out[name] = {
@@ -121,12 +131,12 @@ async def run(url: str, names: list[str], s: Any) -> dict[str, Any]:
             await app.shutdown()
 
 
-async def profile(app: Any, order: list[str], name: str, top: int, sort: str) -> None:
+async def profile(app: Any, order: list[Request], name: str, top: int, sort: str) -> None:
     profiler = cProfile.Profile(time.process_time)
     profiler.enable()
     try:
-        for path in order:
-            await call(app, path)
+        for r in order:
+            await call(app, r)
     finally:
         profiler.disable()
     text = io.StringIO()
