@@ -86,6 +86,11 @@ def run_loop(name: str, main: Coroutine[Any, Any, None]) -> None:
 def listen(host: str, port: int) -> socket.socket:
     """The listening socket, made here so every worker process accepts on it."""
     sock = socket.create_server((host, port), backlog=2048)
+    # Accepted sockets inherit TCP_NODELAY from this one (Linux). asyncio sets
+    # it only on sockets whose proto is IPPROTO_TCP, and create_server's is 0:
+    # without it, hypercorn's header and body writes met delayed ACKs, a 44 ms
+    # floor on every response (docs/performance.md).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     sock.set_inheritable(True)
     return sock
 
