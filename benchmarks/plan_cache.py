@@ -1,10 +1,11 @@
 """behavior_based under a custom plan per call (its mode before migration
 0010_plans) and under one generic plan per session (now), in one run on one
-shop: the SQL function from one connection, recsys.serve (what GET /recommend
-runs) from 16 connections, and GET /recommend?case=behavior_based over HTTP
-at 16 clients. The mode is switched with ALTER FUNCTION between rounds, so the
-server, its pools and the data are the same for both; rounds alternate, after
-a VACUUM ANALYZE of the fresh shop (autovacuum would land in the first rounds).
+shop: the SQL function from one connection; what GET /recommend runs
+(recommenders.serve, as benchmarks.web_share calls it) from 16 connections;
+and GET /recommend?case=behavior_based over HTTP at 16 clients. The mode is
+switched with ALTER FUNCTION between rounds, so the server, its pools and the
+data are the same for both; rounds alternate, after a VACUUM ANALYZE of the
+fresh shop (autovacuum would land in the first rounds).
 
     python -m benchmarks.plan_cache [--users 20000] [--items 2000] [--events 200000]
         [--rounds 3] [--seconds 8] [--json PATH]
@@ -19,12 +20,13 @@ from typing import Any
 
 import psycopg
 
-from benchmarks import client, harness, seed, traffic, workload
+from benchmarks import client, harness, seed, traffic, web_share, workload
 
 DB = "bench_plan_cache"
 FUNCTION = "recsys.behavior_based(text, integer, text[], text, boolean, text)"
 MODES = ("force_custom_plan", "force_generic_plan")
-SERVE = "select * from recsys.serve(%s, 10, 'behavior_based')"
+# What GET /recommend?case=behavior_based runs, called straight from psycopg.
+SERVE = web_share.direct_call("behavior_based")
 
 
 def set_mode(url: str, mode: str) -> None:
@@ -45,24 +47,6 @@ def sql_ms(url: str, users: list[str]) -> float:
         return (time.perf_counter() - start) / len(users) * 1000
 
 
-async def serve_rate(url: str, users: list[str], clients: int, seconds: float) -> float:
-    """recsys.serve calls per second from `clients` connections, closed loop."""
-    done = 0
-
-    async def one(offset: int) -> None:
-        nonlocal done
-        async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
-            end = time.perf_counter() + seconds
-            i = offset
-            while time.perf_counter() < end:
-                await (await conn.execute(SERVE, [users[i % len(users)]])).fetchall()
-                done += 1
-                i += clients
-
-    await asyncio.gather(*(one(i) for i in range(clients)))
-    return done / seconds
-
-
 def round_of(url: str, base: str, mode: str, picker: Any, s: argparse.Namespace) -> dict[str, Any]:
     set_mode(url, mode)
     users = picker.user_ids(300)
@@ -71,7 +55,9 @@ def round_of(url: str, base: str, mode: str, picker: Any, s: argparse.Namespace)
     return {
         "mode": mode,
         "sql_ms": sql_ms(url, users),
-        "serve_per_s": asyncio.run(serve_rate(url, users, s.concurrency, s.seconds)),
+        "serve_per_s": asyncio.run(
+            web_share.sql_loop(url, SERVE, users, s.concurrency, s.seconds, s.warmup)
+        )["per_s"],
         "http_per_s": http["per_s"],
         "http_p99_ms": http["p99"],
         "http_errors": http["errors"],
