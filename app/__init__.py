@@ -12,6 +12,7 @@ from quart_schema import Info, QuartSchema
 
 from app import api, logs
 from app.api import jsonio
+from app.api.fastpath import FastPath
 from app.api.framework import App
 from app.api.openapi import Provider
 from app.config import Settings
@@ -39,7 +40,6 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         settings = Settings.from_env().with_overrides(config or {})
     settings.check_auth()
     app = App(__name__, static_folder=None)
-    app.json = jsonio.OrjsonProvider(app)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.extensions["recsys.settings"] = settings
     # With authentication off tokens are issued but never required: a random
@@ -59,6 +59,8 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         security_schemes=Provider.SECURITY_SCHEMES,
         openapi_provider_class=Provider,
     )
+    # After QuartSchema, which sets a provider of its own (the json module's).
+    app.json = jsonio.OrjsonProvider(app)
     logs.configure(settings.log_format)
     instruments = Metrics() if settings.metrics else None
     if instruments is not None:
@@ -69,7 +71,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         bridge.wrap(app.asgi_app), settings.ws_max_message, settings.ws_rate, settings.ws_burst
     )
     app.extensions["recsys.sockets"] = guard
-    app.asgi_app = guard  # type: ignore[method-assign,assignment]
+    outer: Any = FastPath(app, guard) if settings.fast_path else guard
+    app.extensions["recsys.fast_path"] = outer if settings.fast_path else None
+    app.asgi_app = outer  # type: ignore[method-assign]
 
     @app.before_serving
     async def start() -> None:

@@ -189,6 +189,9 @@ class Settings:
     # GET /metrics and the per-request counters behind it (off: neither; for
     # measuring their cost, docs/operations.md).
     metrics: bool = True
+    # GET /health and GET /recommend answered ahead of Quart (app/api/fastpath.py;
+    # off: every request through Quart, for measuring what the path saves).
+    fast_path: bool = True
     # One line per request: "text" (readable) or "json" (one object, for log shippers).
     log_format: str = "text"
     # Streaming replicas recommendation reads go to (app/db/replicas.py), and how
@@ -253,6 +256,7 @@ class Settings:
             ws_burst=_positive(env, "REC_WS_BURST", cls.ws_burst),
             graceful_timeout=_seconds(env, "REC_GRACEFUL_TIMEOUT") or cls.graceful_timeout,
             metrics=_bool(env, "REC_METRICS", cls.metrics),
+            fast_path=_bool(env, "REC_FAST_PATH", cls.fast_path),
             log_format=_log_format(env),
             server=_server(env),
             replica_urls=_urls(env, "REC_REPLICA_URLS"),

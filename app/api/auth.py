@@ -13,6 +13,7 @@ from app.api import deps
 from app.api.errors import APIError
 from app.auth.keys import Scope, key_of, presented_key
 from app.auth.tokens import tenant_secret
+from app.config import Settings
 from app.db.tenants import DEFAULT
 from app.realtime.protocol import Access, access_for
 from app.shops import UnknownTenant
@@ -98,7 +99,11 @@ def required_scope(method: str, rule: str | None) -> Scope:
 def authorize(method: str, rule: str | None, key: str | None) -> tuple[Scope, str]:
     """The caller's scope and tenant; raises 401 without a known key, 403 when
     it is too weak."""
-    settings = deps.settings()
+    return caller(deps.settings(), method, rule, key)
+
+
+def caller(settings: Settings, method: str, rule: str | None, key: str | None) -> tuple[Scope, str]:
+    """authorize, given the settings (outside a request context too)."""
     if not settings.auth_enabled:
         return ADMIN, DEFAULT
     needed = required_scope(method, rule)

@@ -23,8 +23,18 @@ VALID_ID = re.compile(r"[A-Za-z0-9._:/+=-]{1,128}")
 UNMATCHED = "<unmatched>"
 
 
+# Where app/api/fastpath.py leaves the id and start of a request it hands on
+# to Quart, so both halves log and time one request.
+SCOPE_ID, SCOPE_STARTED = "recsys.request_id", "recsys.started"
+
+
 def incoming_id(headers: Any = None) -> str:
-    given = (request.headers if headers is None else headers).get(HEADER, "").strip()
+    return request_id((request.headers if headers is None else headers).get(HEADER, ""))
+
+
+def request_id(given: str) -> str:
+    """The caller's X-Request-ID when it is plain enough to log, else a new one."""
+    given = given.strip()
     return given if given and VALID_ID.fullmatch(given) else uuid.uuid4().hex
 
 
@@ -37,8 +47,9 @@ def register(app: Quart, metrics: Metrics | None) -> None:
     @app.before_request
     async def begin() -> None:
         req = request._get_current_object()  # type: ignore[attr-defined]
-        req.recsys_started = time.perf_counter()
-        req.recsys_id = rid = incoming_id(req.headers)
+        scope = req.scope
+        req.recsys_started = scope.get(SCOPE_STARTED) or time.perf_counter()
+        req.recsys_id = rid = scope.get(SCOPE_ID) or incoming_id(req.headers)
         logs.request_id.set(rid)
 
     @app.after_request
@@ -50,12 +61,19 @@ def register(app: Quart, metrics: Metrics | None) -> None:
         response.headers[HEADER] = rid
         rule = req.url_rule
         route = rule.rule if rule is not None else UNMATCHED
-        status = response.status_code
-        if metrics is not None:
-            metrics.request_done(route, req.method, status, seconds)
-        if log.isEnabledFor(logging.INFO):
-            access_line(req, status, route, seconds, rid)
+        record(metrics, req, route, response.status_code, seconds, rid)
         return response
+
+
+def record(
+    metrics: Metrics | None, req: Any, route: str, status: int, seconds: float, rid: str
+) -> None:
+    """A finished request's counters and access line; `req` has Quart's
+    method, path, query_string and remote_addr."""
+    if metrics is not None:
+        metrics.request_done(route, req.method, status, seconds)
+    if log.isEnabledFor(logging.INFO):
+        access_line(req, status, route, seconds, rid)
 
 
 def access_line(req: Any, status: int, route: str, seconds: float, rid: str) -> None:

@@ -98,3 +98,31 @@ def test_access_line_is_the_old_one(query, caplog):
     assert record.getMessage() == (f"GET {req.full_path.rstrip('?')} 200 12.30ms request_id=rid")
     assert record.path == req.path and record.route == "/items/<path:product_id>"
     assert (record.status, record.duration_ms, record.remote) == (200, 12.3, "127.0.0.1")
+
+
+def test_the_app_answers_with_orjson():
+    """QuartSchema installs a provider of its own: create_app must set ours after it."""
+    from app import create_app
+
+    app = create_app({"database_url": "postgresql://nobody@localhost/none"})
+    assert type(app.json) is jsonio.OrjsonProvider
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        # what orjson refuses goes through the json module, written the same way
+        ({"s": "\ud8a9", "b": 1}, '{"b":1,"s":"\\ud8a9"}'),
+        ({"n": 2**70}, '{"n":1180591620717411303424}'),
+    ],
+)
+def test_what_orjson_refuses_is_still_written(obj, expected):
+    import datetime
+
+    app = Quart(__name__)
+    provider = jsonio.OrjsonProvider(app)
+    assert provider.dumps(obj) == expected
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.UTC)
+    # datetimes as quart-schema's provider wrote them (pydantic's ISO 8601, "Z")
+    assert provider.dumps({**obj, "t": when}) == expected[:-1] + ',"t":"2026-01-02T03:04:05Z"}'
+    assert provider.dumps({"t": when}) == '{"t":"2026-01-02T03:04:05Z"}'

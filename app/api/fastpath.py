@@ -1,0 +1,209 @@
+"""GET /health and GET /recommend answered at the ASGI layer, ahead of Quart.
+
+These two reads spent more CPU in the framework than in their SQL
+(docs/performance.md): Quart's request and app contexts, its two tasks per
+request, the hooks, quart-schema building a TypeAdapter per request. Here the
+same steps run directly: the request id, the key check, the list, the metrics
+and the access line, with the same functions the Quart routes use.
+
+Whatever this path would not answer exactly as Quart does goes to Quart
+untouched, before anything is sent: HEAD, a mounted root path, a key that does
+not pass, an experiment or a scenario, parameters that fail validation, a
+database that errs or is down (Quart runs the call again and answers with its
+error JSON). tests/integration/api/test_fast_path.py compares both answers
+byte for byte. REC_FAST_PATH=false sends everything to Quart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, NamedTuple
+from urllib.parse import parse_qsl
+
+from pydantic import ValidationError
+from quart import Quart
+from quart_schema.conversion import model_dump
+
+from app import logs, recommenders
+from app.api import auth, telemetry
+from app.api.errors import APIError
+from app.api.models import Health, RecommendArgs
+from app.api.recommend import answer
+from app.auth.keys import presented_key
+from app.db import pool as db_pool
+from app.db import queries
+from app.db.tenants import DEFAULT
+from app.recommenders.base import Exposure
+from app.shops import Shop, UnknownTenant
+
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Any, Send], Awaitable[None]]
+
+JSON = b"application/json"
+
+
+class Seen(NamedTuple):
+    """The request fields telemetry's access line reads, as Quart's request has them."""
+
+    method: str
+    path: str
+    query_string: bytes
+    remote_addr: str | None
+
+
+class Call:
+    """One request on the fast path: its scope, id and start."""
+
+    __slots__ = ("rid", "route", "scope", "started")
+
+    def __init__(self, scope: Scope, route: str) -> None:
+        self.scope = scope
+        self.route = route
+        self.started = time.perf_counter()
+        self.rid = telemetry.request_id(self.header(b"x-request-id"))
+        # Quart logs and times the request with these if it gets it after all.
+        scope[telemetry.SCOPE_ID] = self.rid
+        scope[telemetry.SCOPE_STARTED] = self.started
+        logs.request_id.set(self.rid)
+
+    def header(self, name: bytes) -> str:
+        """The first value of header `name` (lower case), as werkzeug's Headers.get."""
+        for key, value in self.scope["headers"]:
+            if key.lower() == name:
+                return str(value.decode("latin1"))
+        return ""
+
+
+class FastPath:
+    """The ASGI app in front of `downstream` (the Socket.IO bridge and Quart)."""
+
+    def __init__(self, app: Quart, downstream: ASGIApp) -> None:
+        self._app = app
+        self._downstream = downstream
+        self._routes: dict[str, Callable[[Call, Send], Awaitable[bool]]] = {
+            "/health": self.health,
+            "/recommend": self.recommend,
+        }
+        self._health_body: bytes | None = None
+        self.answered = 0  # requests this path answered (tests read it)
+
+    async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
+            route = self._routes.get(scope["path"])
+            if route is not None and await route(Call(scope, scope["path"]), send):
+                self.answered += 1
+                return
+        await self._downstream(scope, receive, send)
+
+    async def health(self, call: Call, send: Send) -> bool:
+        shop = await self._shop(call)
+        if shop is None:
+            return False
+        try:
+            async with db_pool.statement(shop.pool) as conn:
+                await conn.execute(queries.get("health"))
+        except Exception:  # Quart answers it, with its error JSON
+            return False
+        if self._health_body is None:
+            self._health_body = self._body(Health(status="ok", database="ok"))
+        await self._send(call, send, self._health_body)
+        return True
+
+    async def recommend(self, call: Call, send: Send) -> bool:
+        args = self._args(call.scope["query_string"])
+        if args is None or args.experiment is not None or args.scenario is not None:
+            return False
+        query = args.to_query()
+        if recommenders.BY_NAME[args.case].missing(query):
+            return False
+        shop = await self._shop(call)
+        if shop is None:
+            return False
+        settings = self._app.extensions["recsys.settings"]
+        exposure = Exposure(surface="recommend", log=settings.exposures)
+        try:
+            served = await recommenders.serve_read(shop.reads, args.case, query, exposure)
+        except Exception:  # nothing was written: Quart answers it
+            return False
+        if (metrics := self._app.extensions.get("recsys.metrics")) is not None:
+            metrics.lists.labels(args.case, "recommend").inc()
+        await self._send(call, send, self._body(answer(args.case, query, served, exposure)))
+        return True
+
+    def _args(self, query_string: bytes) -> RecommendArgs | None:
+        """The query as quart-schema's validate_querystring loads it; None when
+        it does not load (Quart then answers the 400)."""
+        config = self._app.config
+        if config["QUART_SCHEMA_CONVERT_CASING"]:
+            return None
+        try:
+            pairs = parse_qsl(
+                query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"
+            )
+            return RecommendArgs.model_validate(querystring_dict(pairs))
+        except (UnicodeDecodeError, ValidationError, TypeError, ValueError):
+            return None
+
+    async def _shop(self, call: Call) -> Shop | None:
+        """The caller's tenant's shop, as auth's before_request finds it; None
+        when its key does not pass, its tenant is unknown or its pool is down."""
+        shops = self._app.extensions.get("recsys.shops")
+        if shops is None:
+            return None
+        settings = self._app.extensions["recsys.settings"]
+        tenant = DEFAULT
+        if settings.auth_enabled:
+            key = presented_key(call.header(b"authorization"), call.header(b"x-api-key"))
+            try:
+                _, tenant = auth.caller(settings, "GET", call.route, key)
+            except APIError:
+                return None
+        try:
+            shop: Shop = await shops.get(tenant)
+        except UnknownTenant:
+            return None
+        return None if shop.pool.down else shop
+
+    def _body(self, model: Any) -> bytes:
+        """The model as quart-schema dumps it and jsonify sends it."""
+        config = self._app.config
+        value = model_dump(
+            model,
+            preference=config["QUART_SCHEMA_CONVERSION_PREFERENCE"],
+            pydantic_kwargs=config["QUART_SCHEMA_PYDANTIC_DUMP_OPTIONS"],
+        )
+        return self._app.json.body(value)  # type: ignore[attr-defined,no-any-return]
+
+    async def _send(self, call: Call, send: Send, body: bytes) -> None:
+        """A 200 with Quart's headers; counted and logged first, as Quart's
+        after_request does."""
+        scope = call.scope
+        seconds = time.perf_counter() - call.started
+        client = scope.get("client")
+        seen = Seen("GET", scope["path"], scope["query_string"], client[0] if client else "<local>")
+        metrics = self._app.extensions.get("recsys.metrics")
+        telemetry.record(metrics, seen, call.route, 200, seconds, call.rid)
+        headers = [
+            (b"content-type", JSON),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", call.rid.encode()),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def querystring_dict(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """What quart-schema's validate_querystring builds from request.args: a
+    key's values as a list when it repeats or ends in [], else its one value."""
+    grouped: dict[str, list[str]] = {}
+    for key, value in pairs:
+        grouped.setdefault(key, []).append(value)
+    data: dict[str, Any] = {}
+    for key, values in grouped.items():
+        if key.endswith("[]"):
+            data[key.removesuffix("[]")] = values
+        else:
+            data[key] = values if len(values) > 1 else values[0]
+    return data
