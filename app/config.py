@@ -189,8 +189,8 @@ class Settings:
     # GET /metrics and the per-request counters behind it (off: neither; for
     # measuring their cost, docs/operations.md).
     metrics: bool = True
-    # GET /health and GET /recommend answered ahead of Quart (app/api/fastpath.py;
-    # off: every request through Quart, for measuring what the path saves).
+    # GET /health, /recommend and /items/<id>/similar answered ahead of Quart
+    # (app/api/fastpath.py; off: every request through Quart, for measuring it).
     fast_path: bool = True
     # One line per request: "text" (readable) or "json" (one object, for log shippers).
     log_format: str = "text"

@@ -1,6 +1,7 @@
-"""GET /health and GET /recommend answered at the ASGI layer, ahead of Quart.
+"""GET /health, GET /recommend and GET /items/<id>/similar answered at the
+ASGI layer, ahead of Quart.
 
-These two reads spent more CPU in the framework than in their SQL
+These reads spent more CPU in the framework than in their SQL
 (docs/performance.md): Quart's request and app contexts, its two tasks per
 request, the hooks, quart-schema building a TypeAdapter per request. Here the
 same steps run directly: the request id, the key check, the list, the metrics
@@ -18,17 +19,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qsl
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from quart import Quart
 from quart_schema.conversion import model_dump
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import MapAdapter, RequestRedirect
 
 from app import logs, recommenders
 from app.api import auth, telemetry
 from app.api.errors import APIError
-from app.api.models import Health, RecommendArgs
+from app.api.items import item_answer, item_query
+from app.api.models import Health, RecommendArgs, SimilarArgs
 from app.api.recommend import answer
 from app.auth.keys import presented_key
 from app.db import pool as db_pool
@@ -42,6 +46,8 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ASGIApp = Callable[[Scope, Any, Send], Awaitable[None]]
 
 JSON = b"application/json"
+SIMILAR = "/items/<path:product_id>/similar"
+M = TypeVar("M", bound=BaseModel)
 
 
 class Seen(NamedTuple):
@@ -87,12 +93,20 @@ class FastPath:
             "/recommend": self.recommend,
         }
         self._health_body: bytes | None = None
+        self._urls: MapAdapter | None = None
         self.answered = 0  # requests this path answered (tests read it)
 
     async def __call__(self, scope: Scope, receive: Any, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and not scope.get("root_path"):
-            route = self._routes.get(scope["path"])
-            if route is not None and await route(Call(scope, scope["path"]), send):
+            path = scope["path"]
+            route = self._routes.get(path)
+            if route is not None:
+                answered = await route(Call(scope, path), send)
+            elif path.startswith("/items/") and path.endswith("/similar"):
+                answered = await self.similar(Call(scope, SIMILAR), send)
+            else:
+                answered = False
+            if answered:
                 self.answered += 1
                 return
         await self._downstream(scope, receive, send)
@@ -112,37 +126,80 @@ class FastPath:
         return True
 
     async def recommend(self, call: Call, send: Send) -> bool:
-        args = self._args(call.scope["query_string"])
+        args = self._load(RecommendArgs, call.scope["query_string"])
         if args is None or args.experiment is not None or args.scenario is not None:
             return False
         query = args.to_query()
         if recommenders.BY_NAME[args.case].missing(query):
             return False
+        exposure = self._exposure("recommend")
+
+        async def serve(shop: Shop) -> Any:
+            served = await recommenders.serve_read(shop.reads, args.case, query, exposure)
+            return answer(args.case, query, served, exposure)
+
+        return await self._list(call, send, serve, args.case, "recommend")
+
+    async def similar(self, call: Call, send: Send) -> bool:
+        product_id = self._similar_item(call.scope["path"])
+        args = self._load(SimilarArgs, call.scope["query_string"])
+        if product_id is None or args is None:
+            return False
+        query, exposure = item_query(product_id, args), self._exposure("similar")
+
+        async def serve(shop: Shop) -> Any:
+            async with db_pool.statement(shop.pool) as conn:
+                served = await recommenders.serve_similar(conn, query, args.by, exposure)
+            return item_answer(product_id, recommenders.SIMILAR, served)
+
+        return await self._list(call, send, serve, recommenders.SIMILAR, "similar")
+
+    async def _list(
+        self,
+        call: Call,
+        send: Send,
+        serve: Callable[[Shop], Awaitable[Any]],
+        case: str,
+        surface: str,
+    ) -> bool:
+        """A list served and sent, counted under (case, surface) as Quart's
+        route counts it; False, with nothing written, when Quart must answer."""
         shop = await self._shop(call)
         if shop is None:
             return False
-        settings = self._app.extensions["recsys.settings"]
-        exposure = Exposure(surface="recommend", log=settings.exposures)
         try:
-            served = await recommenders.serve_read(shop.reads, args.case, query, exposure)
-        except Exception:  # nothing was written: Quart answers it
+            model = await serve(shop)
+        except Exception:  # the statement failed, nothing was written: Quart answers it
             return False
         if (metrics := self._app.extensions.get("recsys.metrics")) is not None:
-            metrics.lists.labels(args.case, "recommend").inc()
-        await self._send(call, send, self._body(answer(args.case, query, served, exposure)))
+            metrics.lists.labels(case, surface).inc()
+        await self._send(call, send, self._body(model))
         return True
 
-    def _args(self, query_string: bytes) -> RecommendArgs | None:
+    def _exposure(self, surface: str) -> Exposure:
+        return Exposure(surface=surface, log=self._app.extensions["recsys.settings"].exposures)
+
+    def _similar_item(self, path: str) -> str | None:
+        """The product id when Quart's own routing takes `path` to the similar
+        route (a product id may hold slashes, and other routes end alike)."""
+        if self._urls is None:  # bound at the first request, every route registered
+            self._urls = self._app.url_map.bind("")
+        try:
+            endpoint, values = self._urls.match(path, method="GET")
+        except (HTTPException, RequestRedirect):
+            return None
+        return str(values["product_id"]) if endpoint == "items.similar" else None
+
+    def _load(self, model: type[M], query_string: bytes) -> M | None:
         """The query as quart-schema's validate_querystring loads it; None when
         it does not load (Quart then answers the 400)."""
-        config = self._app.config
-        if config["QUART_SCHEMA_CONVERT_CASING"]:
+        if self._app.config["QUART_SCHEMA_CONVERT_CASING"]:
             return None
         try:
             pairs = parse_qsl(
                 query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"
             )
-            return RecommendArgs.model_validate(querystring_dict(pairs))
+            return model.model_validate(querystring_dict(pairs))
         except (UnicodeDecodeError, ValidationError, TypeError, ValueError):
             return None
 

@@ -159,6 +159,10 @@ def item_query(product_id: str, args: ListArgs) -> Query:
 def item_list(product_id: str, case: str, served: Served) -> Recommendations:
     """An item's list as answered, counted in /metrics under surface `similar`."""
     deps.count_list(case, "similar")
+    return item_answer(product_id, case, served)
+
+
+def item_answer(product_id: str, case: str, served: Served) -> Recommendations:
     return Recommendations(
         product_id=product_id,
         case=case,

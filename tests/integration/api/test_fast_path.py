@@ -1,6 +1,7 @@
-"""GET /health and GET /recommend on the fast path (app/api/fastpath.py) answer
-what Quart answers: the same status, headers, body, ledger row, counters and
-access line; what the fast path does not take reaches Quart untouched."""
+"""GET /health, GET /recommend and GET /items/<id>/similar on the fast path
+(app/api/fastpath.py) answer what Quart answers: the same status, headers,
+body, ledger row, counters and access line; what the fast path does not take
+reaches Quart untouched."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
+from psycopg.types.json import Jsonb
 
 from app import create_app
+from app.api.fastpath import SIMILAR
 from tests.support import auth, catalogue
 from tests.support.metrics import value
 
@@ -36,6 +39,11 @@ ANSWERED = [
     ("/recommend?user_id=%C3%A9t%C3%A9&k=2", {}),
     # not UTF-8: werkzeug keeps the bytes percent-encoded, and so does the fast path
     ("/recommend?user_id=%ff", {}),
+    ("/items/s1/similar", {}),
+    ("/items/s2/similar?k=3&by=content&exclude=s3", {}),
+    ("/items/f1/similar?category=food", {}),
+    ("/items/a/b/similar", {}),  # a product id with a slash
+    ("/items/a%2Fb/similar?k=2", {}),
 ]
 HANDED_ON = [
     ("/recommend?k=0", {}),
@@ -49,6 +57,12 @@ HANDED_ON = [
     # rejected by the database: the fast path's call fails, Quart's answers 400
     ('/recommend?user_id=u4&rules={"bury":{"field":"categories","op":"contains","value":1}}', {}),
     ("/recommend/", {}),
+    ("/items/s1/similar?by=words", {}),
+    ("/items/unknown/similar", {}),  # 404 from the database
+    ("/items/s1/similar?k=0", {}),
+    ("/items//similar", {}),
+    ("/items/similar", {}),
+    ("/items/s1/similar/", {}),
     ("/health/", {}),
 ]
 SECURE_ANSWERED = [
@@ -56,11 +70,13 @@ SECURE_ANSWERED = [
     ("/health", {"X-API-Key": "not-a-key"}),
     ("/recommend?case=popular", auth.bearer(auth.READ_KEY)),
     ("/recommend?user_id=u0", {"X-API-Key": auth.ADMIN_KEY}),
+    ("/items/s1/similar", {"X-API-Key": auth.READ_KEY}),
 ]
 SECURE_HANDED_ON = [
     ("/recommend?case=popular", {}),
     ("/recommend?case=popular", auth.bearer("wrong")),
     ("/recommend?case=popular", {"X-API-Key": auth.METRICS_KEY}),
+    ("/items/s1/similar", {}),
 ]
 
 
@@ -96,6 +112,9 @@ async def compare(fast: Any, slow: Any, requests: list[Any], answered: bool) -> 
 @pytest.fixture
 def shop(conn: Any) -> None:
     catalogue.load(conn)
+    item = {"product_id": "a/b", "title": "Rocket star bread"}
+    conn.execute("select * from recsys.upsert_items(%s)", (Jsonb([item]),))
+    conn.commit()
 
 
 async def test_answers_are_quarts_byte_for_byte(db_url, tmp_path, shop):
@@ -135,16 +154,17 @@ async def test_counters_and_access_lines_match(db_url, tmp_path, shop, caplog):
             await (await a.test_client().get("/metrics")).get_data(as_text=True)
             for a in (fast, slow)
         ]
-    for route, n in (("/health", 2), ("/recommend", len(ANSWERED) - 2)):
+    routes = {"/health": "/health", "/recommend": "/recommend", "/items/": SIMILAR}
+    for prefix, route in routes.items():
+        n = sum(path.startswith(prefix) for path, _ in ANSWERED)
         counts = [
             value(t, "recsys_http_requests_total", route=route, method="GET", status="200")
             for t in texts
         ]
         assert counts == [n, n], route
-    lists = [
-        value(t, "recsys_lists_served_total", case="popular", surface="recommend") for t in texts
-    ]
-    assert lists == [1, 1]
+    for case, surface, n in (("popular", "recommend", 1), ("similar", "similar", 5)):
+        lists = [value(t, "recsys_lists_served_total", case=case, surface=surface) for t in texts]
+        assert lists == [n, n], case
     records = [
         r for r in caplog.records if r.name == "recsys.access" and "/metrics" not in r.getMessage()
     ]
