@@ -71,9 +71,9 @@ def create_app(config: Settings | Mapping[str, Any] | None = None) -> Quart:
         bridge.wrap(app.asgi_app), settings.ws_max_message, settings.ws_rate, settings.ws_burst
     )
     app.extensions["recsys.sockets"] = guard
-    outer: Any = FastPath(app, guard) if settings.fast_path else guard
-    app.extensions["recsys.fast_path"] = outer if settings.fast_path else None
-    app.asgi_app = outer  # type: ignore[method-assign]
+    fast = FastPath(app, guard, settings, instruments) if settings.fast_path else None
+    app.extensions["recsys.fast_path"] = fast
+    app.asgi_app = fast or guard  # type: ignore[method-assign,assignment]
 
     @app.before_serving
     async def start() -> None:

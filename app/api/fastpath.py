@@ -35,9 +35,11 @@ from app.api.items import item_answer, item_query
 from app.api.models import Health, RecommendArgs, SimilarArgs
 from app.api.recommend import answer
 from app.auth.keys import presented_key
+from app.config import Settings
 from app.db import pool as db_pool
 from app.db import queries
 from app.db.tenants import DEFAULT
+from app.metrics.instruments import Metrics
 from app.recommenders.base import Exposure
 from app.shops import Shop, UnknownTenant
 
@@ -85,14 +87,18 @@ class Call:
 class FastPath:
     """The ASGI app in front of `downstream` (the Socket.IO bridge and Quart)."""
 
-    def __init__(self, app: Quart, downstream: ASGIApp) -> None:
+    def __init__(
+        self, app: Quart, downstream: ASGIApp, settings: Settings, metrics: Metrics | None
+    ) -> None:
         self._app = app
         self._downstream = downstream
+        self._settings = settings
+        self._metrics = metrics
         self._routes: dict[str, Callable[[Call, Send], Awaitable[bool]]] = {
             "/health": self.health,
             "/recommend": self.recommend,
         }
-        self._health_body: bytes | None = None
+        self._health_body = self._body(Health(status="ok", database="ok"))
         self._urls: MapAdapter | None = None
         self.answered = 0  # requests this path answered (tests read it)
 
@@ -120,8 +126,6 @@ class FastPath:
                 await conn.execute(queries.get("health"))
         except Exception:  # Quart answers it, with its error JSON
             return False
-        if self._health_body is None:
-            self._health_body = self._body(Health(status="ok", database="ok"))
         await self._send(call, send, self._health_body)
         return True
 
@@ -171,13 +175,13 @@ class FastPath:
             model = await serve(shop)
         except Exception:  # the statement failed, nothing was written: Quart answers it
             return False
-        if (metrics := self._app.extensions.get("recsys.metrics")) is not None:
-            metrics.lists.labels(case, surface).inc()
+        if self._metrics is not None:
+            self._metrics.lists.labels(case, surface).inc()
         await self._send(call, send, self._body(model))
         return True
 
     def _exposure(self, surface: str) -> Exposure:
-        return Exposure(surface=surface, log=self._app.extensions["recsys.settings"].exposures)
+        return Exposure(surface=surface, log=self._settings.exposures)
 
     def _similar_item(self, path: str) -> str | None:
         """The product id when Quart's own routing takes `path` to the similar
@@ -209,7 +213,7 @@ class FastPath:
         shops = self._app.extensions.get("recsys.shops")
         if shops is None:
             return None
-        settings = self._app.extensions["recsys.settings"]
+        settings = self._settings
         tenant = DEFAULT
         if settings.auth_enabled:
             key = presented_key(call.header(b"authorization"), call.header(b"x-api-key"))
@@ -240,8 +244,7 @@ class FastPath:
         seconds = time.perf_counter() - call.started
         client = scope.get("client")
         seen = Seen("GET", scope["path"], scope["query_string"], client[0] if client else "<local>")
-        metrics = self._app.extensions.get("recsys.metrics")
-        telemetry.record(metrics, seen, call.route, 200, seconds, call.rid)
+        telemetry.record(self._metrics, seen, call.route, 200, seconds, call.rid)
         headers = [
             (b"content-type", JSON),
             (b"content-length", str(len(body)).encode()),
