@@ -161,8 +161,11 @@ set work_mem = '128MB'
 as $$
 declare
     cfg recsys.settings;
+    -- How many earlier items each new item pairs with (pair_window 0: all).
+    window_rows integer;
 begin
     select * into strict cfg from recsys.settings;
+    window_rows := coalesce(nullif(cfg.pair_window, 0), 2147483647);
 
     -- "First touch" and interactions.seq must see every committed event of the
     -- user, so writers of the same user queue here. Sorted: no deadlock between batches.
@@ -208,31 +211,38 @@ begin
           from (select l.*, max(lw) over (partition by item_id) as lw_top from logged l) l
          group by user_id, item_id
     ),
+    -- New items of the batch, with their first-touch order and, per row, the
+    -- user's earlier new items in the batch within the pair window.
     fresh as materialized (
         select b.user_id, b.item_id,
-               u.n_items + row_number() over (partition by b.user_id order by b.first_id) as seq
+               u.n_items + row_number() over by_user as seq,
+               array_agg(b.item_id) over (
+                   by_user rows between window_rows preceding and 1 preceding) as earlier
           from batch b
           join recsys.users u on u.id = b.user_id
          where not exists (select 1 from recsys.interactions i
                             where i.user_id = b.user_id and i.item_id = b.item_id)
+        window by_user as (partition by b.user_id order by b.first_id)
     ),
-    history as (
-        select i.user_id, i.item_id, i.seq
-          from recsys.interactions i
-          join (select user_id, min(seq) as lo from fresh group by user_id) f using (user_id)
-         where cfg.pair_window = 0 or i.seq >= f.lo - cfg.pair_window
-        union all
-        select user_id, item_id, seq from fresh
-    ),
+    -- Each new item with the user's items before it, within the window: the
+    -- user's older items (an index range per new item) and the batch's own.
+    -- Correlated per row on purpose: no join between the batch's rows, whose
+    -- sizes the planner cannot know (a transition table has no statistics),
+    -- so no plan can turn quadratic in the batch.
     pairs as (
         select least(f.item_id, h.item_id) as item_a,
                greatest(f.item_id, h.item_id) as item_b,
                count(*) as users
           from fresh f
-          join history h
-            on h.user_id = f.user_id
-           and h.seq < f.seq
-           and (cfg.pair_window = 0 or h.seq >= f.seq - cfg.pair_window)
+          cross join lateral (
+              select i.item_id
+                from recsys.interactions i
+               where i.user_id = f.user_id
+                 and i.seq < f.seq
+                 and i.seq >= f.seq - window_rows
+              union all
+              select unnest(f.earlier)
+          ) h
          group by 1, 2
     ),
     upsert_interactions as (
