@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 
 from app import create_app, recommenders
@@ -109,14 +108,7 @@ def load_base(server_url: str, data: Path, parts: Split, train: bool) -> str:
 
 def copy_of(server_url: str, name: str) -> str:
     """A fresh database cloned from the loaded and trained base."""
-    harness.drop_database(server_url, name)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("create database {} template {}").format(
-                sql.Identifier(name), sql.Identifier(BASE)
-            )
-        )
-    return harness.with_dbname(server_url, name)
+    return harness.create_database(server_url, name, template=BASE)
 
 
 async def truth(

@@ -85,11 +85,14 @@ def with_dbname(url: str, dbname: str) -> str:
     return conninfo.make_conninfo(**params)  # type: ignore[arg-type]
 
 
-def create_database(server_url: str, name: str) -> str:
-    """An empty database (dropped first if it exists); returns its URL."""
+def create_database(server_url: str, name: str, template: str | None = None) -> str:
+    """An empty database, or a copy of `template` (dropped first if it exists); its URL."""
     drop_database(server_url, name)
+    statement = sql.SQL("create database {}").format(sql.Identifier(name))
+    if template:
+        statement += sql.SQL(" template {}").format(sql.Identifier(template))
     with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+        conn.execute(statement)
     return with_dbname(server_url, name)
 
 

@@ -2,7 +2,8 @@
 trigger appending its pairs to an index-less heap, folded into item_pairs by
 one sorted upsert every few batches (the fold's whole job), on the same shop
 and batches as benchmarks.write_path. Both arms must end with the same
-item_pairs (md5 of every row), or the run fails.
+item_pairs (count, sum and hash: sql/queries.sql's bench_maintained_pairs),
+or the run fails.
 
 The log arm is built in the benchmark's throwaway database only: main keeps
 the upserts (docs/performance.md says why).
@@ -36,10 +37,6 @@ insert into recsys.item_pairs as p (item_a, item_b, users)
 select item_a, item_b, sum(users) from recsys.item_pair_deltas group by 1, 2 order by 1, 2
     on conflict (item_a, item_b) do update set users = p.users + excluded.users
 """
-DIGEST = """
-select md5(string_agg(concat_ws(',', item_a, item_b, users), ';' order by item_a, item_b))
-  from recsys.item_pairs
-"""
 
 
 def appending_trigger(conn: psycopg.Connection[Any]) -> str:
@@ -65,10 +62,7 @@ def arm(
 ) -> dict[str, Any]:
     """One arm on a fresh copy of the seeded shop; every = 0: the upserts."""
     db = f"bench_pair_log_{every}"
-    harness.drop_database(server_url, db)
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f"create database {db} template {SEED_DB}")
-    url = harness.with_dbname(server_url, db)
+    url = harness.create_database(server_url, db, template=SEED_DB)
     writes, folds = [], 0.0
     try:
         with psycopg.connect(url, autocommit=True) as conn:
@@ -81,7 +75,7 @@ def arm(
                 writes.append(t.seconds)
                 if every and (n % every == 0 or n == len(batches)):
                     folds += fold(conn)
-            digest = conn.execute(DIGEST).fetchone()
+            digest = conn.execute(queries.get("bench_maintained_pairs")).fetchone()
     finally:
         harness.drop_database(server_url, db)
     events = sum(len(b) for b in batches)
@@ -93,7 +87,7 @@ def arm(
         "writes_events_per_s": events / sum(writes),
         "events_per_s": events / (sum(writes) + folds),
         "batch_p50_ms": harness.percentile(writes, 50) * 1000,
-        "digest": digest[0] if digest else None,
+        "digest": list(digest) if digest else None,
     }
 
 
@@ -114,7 +108,7 @@ def run(server_url: str, args: argparse.Namespace) -> list[dict[str, Any]]:
         ]
     finally:
         harness.drop_database(server_url, SEED_DB)
-    if len({r["digest"] for r in results}) != 1:
+    if len({tuple(r["digest"]) for r in results}) != 1:
         raise SystemExit("the arms ended with different item_pairs: the log is not exact")
     return results
 

@@ -17,7 +17,7 @@ def test_every_arm_ends_with_the_same_pairs(server_url, monkeypatch, tmp_path):
     pair_log.main([*args, "--batches", "5", "--every", "2,5", "--json", str(out)])
     arms = json.loads(out.read_text())["result"]
     assert [a["every"] for a in arms] == [0, 2, 5]
-    assert len({a["digest"] for a in arms}) == 1 and arms[0]["digest"]
+    assert len({tuple(a["digest"]) for a in arms}) == 1 and arms[0]["digest"][0] > 0
     assert arms[0]["fold_s"] == 0 and all(a["fold_s"] > 0 for a in arms[1:])
     with psycopg.connect(server_url) as conn:
         left = conn.execute(
